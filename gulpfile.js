@@ -1,0 +1,34 @@
+const { src, dest, parallel } = require('gulp');
+const esbuild = require('esbuild');
+
+/** Node and credential icons beside the built code in dist/. */
+function buildIcons() {
+	return src(['icons/**/*.svg', 'nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], {
+		base: '.',
+		encoding: false,
+	}).pipe(dest('dist'));
+}
+
+/**
+ * Bundles the runtime libraries (undici, eventsource-parser, form-data, uuid) into dist/nodes/shared/vendor.js,
+ * over tsc's output of nodes/shared/vendor.ts: n8n community packages may not declare runtime dependencies.
+ */
+async function bundleVendor() {
+	await esbuild.build({
+		entryPoints: ['nodes/shared/vendor.ts'],
+		outfile: 'dist/nodes/shared/vendor.js',
+		bundle: true,
+		platform: 'node',
+		target: 'node20',
+		format: 'cjs',
+		minify: false,
+		legalComments: 'inline',
+		allowOverwrite: true,
+		logLevel: 'warning',
+	});
+}
+
+exports['build:icons'] = buildIcons;
+exports['build:vendor'] = bundleVendor;
+exports.build = parallel(buildIcons, bundleVendor);
+exports.default = exports.build;

@@ -1,0 +1,61 @@
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { REGISTER_URL } from '../shared/constants';
+import { credentials, nodeIcon } from '../shared/descriptions';
+import { runPerItem } from '../shared/items';
+
+export class NemoVideoCredits implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'NemoVideo Credits',
+		name: 'nemoVideoCredits',
+		icon: nodeIcon,
+		group: ['input'],
+		version: 1,
+		subtitle: 'Check credit balance',
+		description: 'Read the NemoVideo credit balance: available, frozen and total',
+		defaults: { name: 'NemoVideo Credits' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials,
+		properties: [
+			{
+				displayName: 'Minimum Credits',
+				name: 'minimumCredits',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Fail the item when fewer credits than this are available (0 = never). A generated clip costs about 100 credits, an editing session about 50; export is free.',
+			},
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await runPerItem(this, async (itemIndex, client) => {
+			const minimum = this.getNodeParameter('minimumCredits', itemIndex, 0) as number;
+			const balance = await client.credits(itemIndex);
+			if (minimum > 0 && balance.available < minimum) {
+				const auth = await client.tokens.get();
+				throw new NodeOperationError(
+					this.getNode(),
+					`Only ${balance.available} NemoVideo credits available, fewer than the minimum of ${minimum}`,
+					{
+						itemIndex,
+						description: auth.anonymous
+							? `The free anonymous token is running out. Register to get more credits: ${REGISTER_URL}?bind=${encodeURIComponent(auth.userId ?? '')}`
+							: 'Top up credits in your NemoVideo account, or lower "Minimum Credits".',
+					},
+				);
+			}
+			const sessionId = this.getInputData()[itemIndex]?.json.sessionId;
+			return { ...balance, ...(sessionId ? { sessionId } : {}) };
+		});
+	}
+}

@@ -1,0 +1,34 @@
+import { version as packageVersion } from '../../package.json';
+
+export const CREDENTIAL_TYPE = 'nemoVideoApi';
+export const DEFAULT_BASE_URL = 'https://mega-api-prod.nemovideo.ai';
+export const REGISTER_URL = 'https://nemovideo.com/register';
+
+/** Sent on every request: the service answers export calls without them with HTTP 402. */
+export const ATTRIBUTION_HEADERS: Readonly<Record<string, string>> = {
+	'X-Skill-Source': 'n8n-nodes-nemovideo',
+	'X-Skill-Version': packageVersion,
+	'X-Skill-Platform': 'n8n',
+};
+
+export const APP_NAME = 'nemo_agent';
+
+/** The seed's list plus HEIC, which the service accepts for photos. */
+export const ACCEPTED_FILE_TYPES = [
+	'jpg',
+	'png',
+	'webp',
+	'heic',
+	'gif',
+	'mp4',
+	'mov',
+	'avi',
+	'webm',
+	'mkv',
+	'mp3',
+	'wav',
+	'm4a',
+	'aac',
+] as const;
+
+export const MAX_FILE_BYTES = 200 * 1024 * 1024;

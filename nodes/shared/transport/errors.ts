@@ -1,0 +1,197 @@
+import type { INode, JsonObject } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+
+import { ACCEPTED_FILE_TYPES, REGISTER_URL } from '../constants';
+
+export type NemoVideoFailureKind =
+	| 'tokenExpired'
+	| 'sessionNotFound'
+	| 'noCredits'
+	| 'unsupportedFile'
+	| 'fileTooLarge'
+	| 'missingClientId'
+	| 'planBlocked'
+	| 'rateLimited'
+	| 'serverError'
+	| 'network'
+	| 'badResponse'
+	| 'timeout'
+	| 'cancelled'
+	| 'apiError';
+
+/** What went wrong, as read off one answer of the service (or its absence). Never holds a token. */
+export interface NemoVideoFailure {
+	kind: NemoVideoFailureKind;
+	httpStatus?: number;
+	appCode?: number;
+	serviceMessage?: string;
+	/** Method and path only: never a query string or a header. */
+	operation: string;
+	retryAfterMs?: number;
+}
+
+export interface FailureContext {
+	anonymous: boolean;
+	userId?: string;
+	fileName?: string;
+}
+
+/** An error of the NemoVideo transport: an n8n NodeApiError that also says what kind of failure it was. */
+export class NemoVideoApiError extends NodeApiError {
+	readonly kind: NemoVideoFailureKind;
+
+	readonly appCode?: number;
+
+	readonly httpStatus?: number;
+
+	constructor(
+		node: INode,
+		failure: NemoVideoFailure,
+		message: string,
+		description: string,
+		itemIndex?: number,
+	) {
+		const response: JsonObject = {
+			message: failure.serviceMessage ?? message,
+			operation: failure.operation,
+		};
+		if (failure.appCode !== undefined) response.code = failure.appCode;
+		if (failure.httpStatus !== undefined) response.httpStatus = failure.httpStatus;
+		super(node, response, {
+			message,
+			description,
+			httpCode: failure.httpStatus !== undefined ? String(failure.httpStatus) : undefined,
+			itemIndex,
+		});
+		this.kind = failure.kind;
+		this.appCode = failure.appCode;
+		this.httpStatus = failure.httpStatus;
+	}
+}
+
+export function isNemoVideoError(
+	error: unknown,
+	kind?: NemoVideoFailureKind,
+): error is NemoVideoApiError {
+	return error instanceof NemoVideoApiError && (kind === undefined || error.kind === kind);
+}
+
+/** Classifies a non-success answer by its app code first (it may come with HTTP 200 or a 4xx), then its status. */
+export function classifyAnswer(
+	httpStatus: number,
+	appCode: number | undefined,
+	serviceMessage: string | undefined,
+): NemoVideoFailureKind {
+	switch (appCode) {
+		case 1001:
+			return 'tokenExpired';
+		case 1002:
+			return 'sessionNotFound';
+		case 2001:
+			return 'noCredits';
+		case 4001:
+			return 'unsupportedFile';
+		case 4002:
+			return 'fileTooLarge';
+	}
+	if (httpStatus === 401) return 'tokenExpired';
+	if (httpStatus === 402) return 'planBlocked';
+	if (httpStatus === 429) return 'rateLimited';
+	if (httpStatus === 400 && /client[-_ ]?id/i.test(serviceMessage ?? '')) return 'missingClientId';
+	if (httpStatus >= 500) return 'serverError';
+	return 'apiError';
+}
+
+const acceptedTypes = ACCEPTED_FILE_TYPES.join(', ');
+
+/** The user-facing words for each failure: what happened, and what to do about it. */
+export function describeFailure(
+	failure: NemoVideoFailure,
+	context: FailureContext,
+): { message: string; description: string } {
+	const said = failure.serviceMessage ? ` The service said: "${failure.serviceMessage}".` : '';
+	switch (failure.kind) {
+		case 'tokenExpired':
+			return context.anonymous
+				? {
+						message: 'The NemoVideo anonymous token expired and could not be renewed',
+						description: `The service rejected the token again right after it was renewed (code ${failure.appCode ?? failure.httpStatus}).${said} Try again later, or set your own access token in the NemoVideo API credential.`,
+					}
+				: {
+						message: 'The NemoVideo access token is invalid or expired',
+						description: `The service rejected the access token in the NemoVideo API credential (code ${failure.appCode ?? failure.httpStatus}). Create a new token in your NemoVideo account and paste it into the credential, or clear the field to use a free anonymous token.`,
+					};
+		case 'sessionNotFound':
+			return {
+				message: 'NemoVideo session not found',
+				description: `The service does not know this session (code 1002): it expired or belongs to another token.${said} Leave "Session ID" empty to start a new session, and upload the photos again.`,
+			};
+		case 'noCredits':
+			return context.anonymous
+				? {
+						message: 'No NemoVideo credits left on the free anonymous token',
+						description: `The free credits are used up (code 2001). Register to get more credits and keep this work: ${REGISTER_URL}?bind=${encodeURIComponent(context.userId ?? '')}`,
+					}
+				: {
+						message: 'No NemoVideo credits left',
+						description:
+							'Your NemoVideo account has no credits for this operation (code 2001). Top up credits in your NemoVideo account, then run the workflow again.',
+					};
+		case 'unsupportedFile':
+			return {
+				message: `NemoVideo does not accept this file type${context.fileName ? `: ${context.fileName}` : ''}`,
+				description: `The service refused the file (code 4001).${said} Accepted types: ${acceptedTypes}.`,
+			};
+		case 'fileTooLarge':
+			return {
+				message: `File too large for NemoVideo${context.fileName ? `: ${context.fileName}` : ''}`,
+				description: `The service refused the file (code 4002): the limit is 200 MB a file. Compress or resize the photo, or trim the video, and try again.`,
+			};
+		case 'missingClientId':
+			return {
+				message: 'NemoVideo refused the request: missing client id',
+				description: `The service asked for an X-Client-Id (HTTP 400) even after one was sent.${said} Set a Client ID in the NemoVideo API credential, or leave it empty to let the node generate one.`,
+			};
+		case 'planBlocked':
+			return {
+				message: 'Your NemoVideo plan does not allow export',
+				description: `The service refused the export (HTTP 402). This is about your subscription plan, not your balance. Register or upgrade your plan to unlock export.${said}`,
+			};
+		case 'rateLimited':
+			return {
+				message: 'NemoVideo rate limit: the request was refused twice',
+				description: `The service answered HTTP 429 (too many requests) again after the node waited${failure.retryAfterMs !== undefined ? ` ${Math.round(failure.retryAfterMs / 1000)} s` : ''} and retried once. Anonymous tokens are limited to one per client per 7 days. Wait a few minutes before running the workflow again, or use your own access token.`,
+			};
+		case 'serverError':
+			return {
+				message: `NemoVideo service error (HTTP ${failure.httpStatus ?? '5xx'})`,
+				description: `The service failed to answer ${failure.operation}.${said} This is usually temporary: try again in a minute, or turn on "Retry On Fail" in the node's settings.`,
+			};
+		case 'network':
+			return {
+				message: 'Could not reach the NemoVideo service',
+				description: `The connection failed during ${failure.operation}.${said} Check the Base URL in the NemoVideo API credential and the network, then try again.`,
+			};
+		case 'badResponse':
+			return {
+				message: 'NemoVideo sent an answer that could not be read',
+				description: `The answer to ${failure.operation} was not the JSON the API documents (HTTP ${failure.httpStatus ?? '?'}).${said} Check the Base URL in the credential points at the NemoVideo API; if it does, try again later.`,
+			};
+		case 'timeout':
+			return {
+				message: 'NemoVideo did not answer in time',
+				description: `No answer to ${failure.operation} within the time limit.${said} Try again later, or raise the node's timeout.`,
+			};
+		case 'cancelled':
+			return {
+				message: 'The execution was cancelled',
+				description: `The request ${failure.operation} was stopped because the workflow execution was cancelled.`,
+			};
+		case 'apiError':
+		default:
+			return {
+				message: `NemoVideo refused the request (${failure.appCode !== undefined ? `code ${failure.appCode}` : `HTTP ${failure.httpStatus}`})`,
+				description: `The service refused ${failure.operation}.${said || ' It gave no reason.'} Check the node's parameters.`,
+			};
+	}
+}
