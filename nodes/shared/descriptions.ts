@@ -23,3 +23,99 @@ export const sessionIdOrNew: INodeProperties = {
 };
 
 export const nodeIcon = { light: 'file:../../icons/nemovideo.svg', dark: 'file:../../icons/nemovideo.dark.svg' } as const;
+
+export const binaryPropertiesProperty: INodeProperties = {
+	displayName: 'Binary Properties',
+	name: 'binaryProperties',
+	type: 'string',
+	default: 'data',
+	required: true,
+	description:
+		'Names of the binary properties that hold the photos, separated by commas; "*" takes every binary property of the item',
+};
+
+export const groupingProperty: INodeProperties = {
+	displayName: 'Grouping',
+	name: 'grouping',
+	type: 'options',
+	default: 'all',
+	options: [
+		{
+			name: 'All Items Together',
+			value: 'all',
+			description:
+				'The files of every input item go into one session: reading a folder of 8 photos makes one video, not 8',
+		},
+		{
+			name: 'One per Item',
+			value: 'perItem',
+			description: 'Each input item gets its own session (and its own video)',
+		},
+	],
+};
+
+export function concurrencyOption(defaultValue: number): INodeProperties {
+	return {
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 32 },
+		default: defaultValue,
+		description:
+			'How many items (or groups) run at once. Output stays in input order; a 429 from the service slows all of them together.',
+	};
+}
+
+/** Export settings shared by Export & Wait and Photo to Video. */
+export const exportProperties: INodeProperties[] = [
+	{
+		displayName: 'Download',
+		name: 'download',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to download the finished video into binary data for the next node (the URL is output either way)',
+	},
+	{
+		displayName: 'Put Output File in Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		displayOptions: { show: { download: [true] } },
+		hint: 'The name of the output binary field to put the video in',
+	},
+	{
+		displayName: 'Format',
+		name: 'format',
+		type: 'options',
+		default: 'mp4',
+		options: [{ name: 'MP4 (H.264)', value: 'mp4' }],
+	},
+	{
+		displayName: 'Quality',
+		name: 'quality',
+		type: 'options',
+		default: 'high',
+		options: [
+			{ name: 'High', value: 'high' },
+			{ name: 'Medium', value: 'medium' },
+			{ name: 'Low', value: 'low' },
+		],
+	},
+	{
+		displayName: 'Poll Interval (Seconds)',
+		name: 'pollIntervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0.1 },
+		default: 30,
+		description:
+			'Longest wait between two status checks. Checks start about 3 s apart and grow with the time already waited, up to this.',
+	},
+	{
+		displayName: 'Timeout (Minutes)',
+		name: 'timeoutMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0.05 },
+		default: 20,
+		description: 'Give up waiting for the render after this long (the render keeps running and can be resumed by its ID)',
+	},
+];

@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
 import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
@@ -47,6 +47,8 @@ export interface CallOptions {
 	fileName?: string;
 	/** An extra signal that ends this call (a per-item deadline); the execution's cancel signal always does. */
 	signal?: AbortSignal;
+	/** For the clean-up calls made because the execution was cancelled (cancelling a render). */
+	ignoreExecutionCancel?: boolean;
 }
 
 /** An answer whose body the caller reads as a stream (SSE, downloads). */
@@ -71,6 +73,10 @@ export class NemoVideoClient {
 
 	constructor(private readonly ctx: IExecuteFunctions) {
 		this.tokens = new TokenKeeper(ctx);
+	}
+
+	get node(): INode {
+		return this.ctx.getNode();
 	}
 
 	get cancelSignal(): AbortSignal | undefined {
@@ -106,7 +112,7 @@ export class NemoVideoClient {
 			const auth = await this.tokens.get({ freshForStream: options.stream !== undefined });
 			const origin = new URL(auth.baseUrl).origin;
 			const signal = this.signalFor(options);
-			await RateLimitGate.pass(origin, signal);
+			if (!options.ignoreExecutionCancel) await RateLimitGate.pass(origin, signal);
 
 			const outgoing = await this.bodyFor(options);
 			let response: HttpResponse;
@@ -163,8 +169,9 @@ export class NemoVideoClient {
 		}
 	}
 
-	private signalFor(options: Pick<CallOptions, 'signal'>): AbortSignal | undefined {
-		const signals = [this.cancelSignal, options.signal].filter(
+	private signalFor(options: Pick<CallOptions, 'signal' | 'ignoreExecutionCancel'>): AbortSignal | undefined {
+		const execution = options.ignoreExecutionCancel ? undefined : this.cancelSignal;
+		const signals = [execution, options.signal].filter(
 			(signal): signal is AbortSignal => signal !== undefined,
 		);
 		if (signals.length === 0) return undefined;
@@ -242,7 +249,7 @@ export class NemoVideoClient {
 
 	private transportFailure(error: unknown, options: CallOptions): NemoVideoFailure {
 		const operation = describeOperation(options);
-		if (this.cancelSignal?.aborted) return { kind: 'cancelled', operation };
+		if (this.cancelSignal?.aborted && !options.ignoreExecutionCancel) return { kind: 'cancelled', operation };
 		const code = (error as { code?: string }).code ?? '';
 		if (isAbortError(error) || code.includes('TIMEOUT')) return { kind: 'timeout', operation };
 		return { kind: 'network', operation, serviceMessage: code || (error as Error).message };

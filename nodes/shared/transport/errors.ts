@@ -1,5 +1,5 @@
 import type { INode, JsonObject } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { ACCEPTED_FILE_TYPES, REGISTER_URL } from '../constants';
 
@@ -194,4 +194,24 @@ export function describeFailure(
 				description: `The service refused ${failure.operation}.${said || ' It gave no reason.'} Check the node's parameters.`,
 			};
 	}
+}
+
+/**
+ * Passes n8n's own errors through unchanged (they already carry item and HTTP context) and wraps anything else,
+ * so what reaches the user is always a NodeApiError or NodeOperationError.
+ */
+export function asNodeError(
+	node: INode,
+	error: unknown,
+	itemIndex?: number,
+): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	const name = (error as { name?: string })?.name;
+	if (name === 'AbortError') {
+		return new NodeOperationError(node, 'The execution was cancelled', {
+			itemIndex,
+			description: 'NemoVideo work in progress for this item was stopped.',
+		});
+	}
+	return new NodeOperationError(node, error as Error, { itemIndex });
 }

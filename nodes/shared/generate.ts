@@ -1,0 +1,134 @@
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import type { SessionState } from './session';
+import { readSessionState } from './session';
+import { ConversationError, converse } from './sse';
+import type { EventCounts, StreamEnding } from './sse';
+import { describeTimelineChange } from './timeline';
+import type { NemoVideoClient } from './transport/client';
+import { asNodeError } from './transport/errors';
+import { sleepUnlessCancelled } from './transport/wait';
+
+export type NextStep = 'export' | 'upload' | 'state' | 'none';
+
+export interface GenerateOptions {
+	itemIndex: number;
+	timeoutMs: number;
+	heartbeatOnlyTimeoutMs: number;
+	/** After a dropped stream: first state read after this, then one every `recoveryIntervalMs`. */
+	recoveryFirstWaitMs: number;
+	recoveryIntervalMs: number;
+	/** Unchanged state reads after a drop before giving up. */
+	recoveryReads: number;
+}
+
+export interface GenerateResult extends IDataObject {
+	sessionId: string;
+	text: string;
+	summary: string;
+	events: EventCounts;
+	stateChanged: boolean;
+	streamEnding: StreamEnding;
+	suggestedNextStep: NextStep;
+	readyToExport: boolean;
+	timeline: SessionState['timeline'];
+}
+
+/**
+ * The service answers as if the user had its web editor. Its phrasing, mapped per the seed's GUI-translation
+ * table to the node a workflow should run next.
+ */
+export function suggestNextStep(text: string): NextStep {
+	if (/\bexport\b|导出|\bdownload\b|下载/i.test(text)) return 'export';
+	if (/\bupload\b|上传/i.test(text)) return 'upload';
+	if (/\bopen\b|打开|\bpreview\b|预览|\btimeline\b|时间线/i.test(text)) return 'state';
+	return 'none';
+}
+
+/** Reads the state until it differs from `before`, giving up after `reads` reads that show no change. */
+async function recoverAfterDrop(
+	ctx: IExecuteFunctions,
+	client: NemoVideoClient,
+	sessionId: string,
+	before: SessionState,
+	options: GenerateOptions,
+): Promise<SessionState | undefined> {
+	const signal = ctx.getExecutionCancelSignal();
+	await sleepUnlessCancelled(options.recoveryFirstWaitMs, signal);
+	for (let read = 1; ; read++) {
+		const now = await readSessionState(client, sessionId, options.itemIndex);
+		if (describeTimelineChange(before.draft, now.draft).changed) return now;
+		if (read >= options.recoveryReads) return undefined;
+		await sleepUnlessCancelled(options.recoveryIntervalMs, signal);
+	}
+}
+
+/**
+ * One message to the AI and what it did: the reply text (tool traffic removed), and the session's timeline
+ * before and after, compared — about 30% of edits end with no text at all.
+ */
+export async function generate(
+	ctx: IExecuteFunctions,
+	client: NemoVideoClient,
+	sessionId: string,
+	prompt: string,
+	options: GenerateOptions,
+): Promise<GenerateResult> {
+	const { itemIndex } = options;
+	const before = await readSessionState(client, sessionId, itemIndex);
+	const manual = ctx.getMode() === 'manual';
+
+	let conversation;
+	try {
+		conversation = await converse(client, sessionId, prompt, {
+			itemIndex,
+			timeoutMs: options.timeoutMs,
+			heartbeatOnlyTimeoutMs: options.heartbeatOnlyTimeoutMs,
+			onStillWorking: manual
+				? (elapsed) => ctx.sendMessageToUI(`NemoVideo: still working… (${Math.round(elapsed / 60_000)} min)`)
+				: undefined,
+		});
+	} catch (error) {
+		if (!(error instanceof ConversationError)) throw asNodeError(ctx.getNode(), error, itemIndex);
+		if (error.reason === 'inStream') {
+			throw new NodeApiError(ctx.getNode(), { message: error.message }, {
+				itemIndex,
+				message: `NemoVideo reported an error: ${error.message}`,
+				description:
+					'The AI stopped with this error. The message was not sent again (that could charge twice); check the session with NemoVideo Get State, then rephrase the prompt or try later.',
+			});
+		}
+		throw new NodeOperationError(ctx.getNode(), `NemoVideo did not finish: ${error.message}`, {
+			itemIndex,
+			description: `The message was sent once and not re-sent (that would charge twice). The work may still complete: read the session ${sessionId} with NemoVideo Get State later, or raise "Timeout (Minutes)".`,
+		});
+	}
+
+	let after: SessionState | undefined;
+	if (conversation.ending === 'dropped') {
+		after = await recoverAfterDrop(ctx, client, sessionId, before, options);
+		if (!after) {
+			throw new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
+				itemIndex,
+				description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session's timeline did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
+			});
+		}
+	} else {
+		after = await readSessionState(client, sessionId, itemIndex);
+	}
+
+	const change = describeTimelineChange(before.draft, after.draft);
+	return {
+		sessionId,
+		text: conversation.text,
+		summary: conversation.text || change.summary,
+		events: conversation.events,
+		stateChanged: change.changed,
+		changeSummary: change.summary,
+		streamEnding: conversation.ending,
+		suggestedNextStep: suggestNextStep(conversation.text || (after.readyToExport ? 'export' : '')),
+		readyToExport: after.readyToExport,
+		timeline: after.timeline,
+	};
+}

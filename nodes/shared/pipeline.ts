@@ -1,0 +1,107 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
+
+import { sessionIdParameter } from './session';
+import type { NemoVideoClient } from './transport/client';
+import { asNodeError, isNemoVideoError } from './transport/errors';
+import type { PendingFile, UploadedFile } from './upload';
+import { collectItemFiles, parseUrlList, uploadFiles, uploadUrls } from './upload';
+
+/** Files per upload request. */
+const FILES_PER_REQUEST = 10;
+
+/**
+ * Groups input items into sessions. `all`: items that name the same session go together, and items that name
+ * none share one new session; `perItem`: each item on its own.
+ */
+export function groupItems(ctx: IExecuteFunctions, grouping: string, bySessionId: boolean): number[][] {
+	const indexes = ctx.getInputData().map((_, index) => index);
+	if (grouping === 'perItem') return indexes.map((index) => [index]);
+	if (!bySessionId) return indexes.length ? [indexes] : [];
+	const groups = new Map<string, number[]>();
+	for (const index of indexes) {
+		const key = sessionIdParameter(ctx, index);
+		groups.set(key, [...(groups.get(key) ?? []), index]);
+	}
+	return [...groups.values()];
+}
+
+export interface GroupFiles {
+	/** Items whose files all passed the checks. */
+	itemIndexes: number[];
+	files: PendingFile[];
+	urls: string[];
+	/** Items that failed a check, as error items (only under "Continue On Fail"; otherwise the check throws). */
+	failed: INodeExecutionData[];
+}
+
+/** Checks the files of every item of a group before anything is uploaded. */
+export async function collectGroupFiles(
+	ctx: IExecuteFunctions,
+	group: number[],
+	source: 'binary' | 'url',
+): Promise<GroupFiles> {
+	const result: GroupFiles = { itemIndexes: [], files: [], urls: [], failed: [] };
+	for (const itemIndex of group) {
+		try {
+			if (source === 'url') result.urls.push(...parseUrlList(ctx, itemIndex));
+			else result.files.push(...(await collectItemFiles(ctx, itemIndex)));
+			result.itemIndexes.push(itemIndex);
+		} catch (error) {
+			if (!ctx.continueOnFail()) throw asNodeError(ctx.getNode(), error, itemIndex);
+			result.failed.push({
+				json: { error: (error as Error).message, errorDescription: (error as { description?: string }).description ?? '' },
+				pairedItem: { item: itemIndex },
+			});
+		}
+	}
+	return result;
+}
+
+export interface UploadOutcome extends IDataObject {
+	sessionId: string;
+	sessionCreated: boolean;
+	files: UploadedFile[];
+	fileCount: number;
+}
+
+/**
+ * Uploads a group's files into its session (a new one when none is named). When the named session no longer
+ * exists (1002) a new one is started and the output says so: what the old session held is gone.
+ */
+export async function uploadToSession(
+	client: NemoVideoClient,
+	sessionId: string,
+	collected: GroupFiles,
+	itemIndex: number,
+): Promise<UploadOutcome> {
+	let target = sessionId;
+	let sessionCreated = false;
+	if (!target) {
+		target = (await client.createSession(itemIndex)).sessionId;
+		sessionCreated = true;
+	}
+	const send = async (id: string) =>
+		collected.urls.length
+			? await uploadUrls(client, id, collected.urls, itemIndex)
+			: await uploadFiles(client, id, collected.files, { perRequest: FILES_PER_REQUEST, itemIndex });
+	try {
+		const files = await send(target);
+		return { sessionId: target, sessionCreated, files, fileCount: files.length };
+	} catch (error) {
+		if (sessionCreated || !isNemoVideoError(error, 'sessionNotFound')) throw asNodeError(client.node, error, itemIndex);
+		const replacement = (await client.createSession(itemIndex)).sessionId;
+		const files = await send(replacement);
+		return {
+			sessionId: replacement,
+			sessionCreated: true,
+			previousSessionId: target,
+			notice: `Session ${target} no longer exists on NemoVideo; the files were uploaded into a new session ${replacement}. Anything the old session held is gone.`,
+			files,
+			fileCount: files.length,
+		};
+	}
+}
+
+export function pairedWith(itemIndexes: number[]): IPairedItemData[] {
+	return itemIndexes.map((item) => ({ item }));
+}

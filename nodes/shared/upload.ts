@@ -1,0 +1,288 @@
+import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { PassThrough, Readable } from 'node:stream';
+
+import { ACCEPTED_FILE_TYPES, APP_NAME, MAX_FILE_BYTES } from './constants';
+import type { NemoVideoClient } from './transport/client';
+import { FormData } from './vendor';
+
+export type AcceptedType = (typeof ACCEPTED_FILE_TYPES)[number];
+
+/** One file of an input item, checked and ready to stream from n8n's binary store. */
+export interface PendingFile {
+	itemIndex: number;
+	property: string;
+	fileName: string;
+	mimeType: string;
+	size: number;
+	type: AcceptedType;
+	open(): Promise<Readable>;
+}
+
+export interface UploadedFile extends IDataObject {
+	filename: string;
+	fileType: string;
+	cdnUrl: string;
+	width: number | null;
+	height: number | null;
+	duration: number | null;
+}
+
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
+const MOV_BRANDS = new Set(['qt  ']);
+const M4A_BRANDS = new Set(['M4A ', 'M4B ', 'M4P ']);
+
+/** The file's real type from its first bytes (at least 64 wanted), whatever its name says. */
+export function detectFileType(head: Buffer): AcceptedType | null {
+	const ascii = (start: number, end: number) => head.subarray(start, end).toString('latin1');
+	if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpg';
+	if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+	if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
+	if (ascii(0, 4) === 'RIFF') {
+		const form = ascii(8, 12);
+		if (form === 'WEBP') return 'webp';
+		if (form === 'AVI ') return 'avi';
+		if (form === 'WAVE') return 'wav';
+		return null;
+	}
+	if (ascii(4, 8) === 'ftyp') {
+		const brand = ascii(8, 12);
+		if (HEIF_BRANDS.has(brand)) return 'heic';
+		if (MOV_BRANDS.has(brand)) return 'mov';
+		if (M4A_BRANDS.has(brand)) return 'm4a';
+		if (brand === 'avif' || brand === 'avis') return null;
+		return 'mp4';
+	}
+	if (head.length >= 4 && head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
+		return head.includes(Buffer.from('webm')) ? 'webm' : 'mkv';
+	}
+	if (ascii(0, 3) === 'ID3') return 'mp3';
+	if (head.length >= 2 && head[0] === 0xff) {
+		if ((head[1] & 0xf6) === 0xf0) return 'aac';
+		if ((head[1] & 0xe0) === 0xe0 && (head[1] & 0x06) !== 0) return 'mp3';
+	}
+	return null;
+}
+
+async function readHead(stream: Readable, bytes = 64): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	try {
+		for await (const chunk of stream) {
+			chunks.push(chunk as Buffer);
+			size += (chunk as Buffer).length;
+			if (size >= bytes) break;
+		}
+	} finally {
+		stream.destroy();
+	}
+	return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+function humanSize(bytes: number): string {
+	return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/** The binary property names to upload from one item: a comma list, or `*` for every binary the item has. */
+export function binaryPropertyNames(ctx: IExecuteFunctions, itemIndex: number): string[] {
+	const raw = String(ctx.getNodeParameter('binaryProperties', itemIndex, 'data') ?? '').trim();
+	const item = ctx.getInputData()[itemIndex];
+	if (raw === '*') {
+		const names = Object.keys(item.binary ?? {});
+		if (names.length === 0) {
+			throw new NodeOperationError(ctx.getNode(), `Item ${itemIndex} has no binary data to upload`, {
+				itemIndex,
+				description:
+					'Put a node that reads files (for example "Read/Write Files from Disk") before this one, or switch "Source" to URLs.',
+			});
+		}
+		return names;
+	}
+	const names = raw.split(',').map((name) => name.trim()).filter(Boolean);
+	if (names.length === 0) {
+		throw new NodeOperationError(ctx.getNode(), '"Binary Properties" is empty', {
+			itemIndex,
+			description: 'Name the binary properties that hold the photos (for example "data"), or "*" for all of them.',
+		});
+	}
+	return names;
+}
+
+/**
+ * Collects and checks every file of one item before anything is sent: present, not empty, at most 200 MB, and
+ * of an accepted type by its first bytes. A bad file fails the item with the file named.
+ */
+export async function collectItemFiles(ctx: IExecuteFunctions, itemIndex: number): Promise<PendingFile[]> {
+	const item = ctx.getInputData()[itemIndex];
+	const files: PendingFile[] = [];
+	for (const property of binaryPropertyNames(ctx, itemIndex)) {
+		const binary: IBinaryData | undefined = item.binary?.[property];
+		if (!binary) {
+			const available = Object.keys(item.binary ?? {});
+			throw new NodeOperationError(ctx.getNode(), `Item ${itemIndex} has no binary property "${property}"`, {
+				itemIndex,
+				description: available.length
+					? `This item's binary properties are: ${available.join(', ')}. Set "Binary Properties" to one of them, or "*".`
+					: 'This item has no binary data. Put a node that reads files before this one, or switch "Source" to URLs.',
+			});
+		}
+		files.push(await checkFile(ctx, itemIndex, property, binary));
+	}
+	return files;
+}
+
+async function checkFile(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	property: string,
+	binary: IBinaryData,
+): Promise<PendingFile> {
+	const fileName = binary.fileName ?? `${property}${binary.fileExtension ? `.${binary.fileExtension}` : ''}`;
+	const id = binary.id;
+	let size: number;
+	let open: () => Promise<Readable>;
+	if (id) {
+		const metadata = await ctx.helpers.getBinaryMetadata(id);
+		size = Number(metadata.fileSize ?? binary.bytes ?? 0);
+		open = async () => await ctx.helpers.getBinaryStream(id);
+	} else {
+		size = Buffer.byteLength(binary.data ?? '', 'base64');
+		open = async () => Readable.from([Buffer.from(binary.data ?? '', 'base64')]);
+	}
+	const where = `"${fileName}" (item ${itemIndex}, binary property "${property}")`;
+	if (size === 0) {
+		throw new NodeOperationError(ctx.getNode(), `The file ${where} is empty`, {
+			itemIndex,
+			description: 'Nothing was uploaded for this item. Check the node that read the file.',
+		});
+	}
+	if (size > MAX_FILE_BYTES) {
+		throw new NodeOperationError(ctx.getNode(), `The file ${where} is too large: ${humanSize(size)}`, {
+			itemIndex,
+			description: `NemoVideo accepts files of at most 200 MB. Nothing was uploaded for this item. Compress or resize the photo, or trim the video.`,
+		});
+	}
+	const type = detectFileType(await readHead(await open()));
+	if (!type) {
+		throw new NodeOperationError(ctx.getNode(), `The file ${where} is not a type NemoVideo accepts`, {
+			itemIndex,
+			description: `Its content is not one of: ${ACCEPTED_FILE_TYPES.join(', ')} (the type is read from the file's first bytes, not its name). Nothing was uploaded for this item.`,
+		});
+	}
+	return {
+		itemIndex,
+		property,
+		fileName,
+		mimeType: binary.mimeType || 'application/octet-stream',
+		size,
+		type,
+		open,
+	};
+}
+
+function toUploadedFile(value: unknown): UploadedFile {
+	const file = (value ?? {}) as IDataObject;
+	const numberOrNull = (input: unknown) => (typeof input === 'number' && Number.isFinite(input) ? input : null);
+	return {
+		filename: String(file.filename ?? file.name ?? ''),
+		fileType: String(file.file_type ?? file.fileType ?? ''),
+		cdnUrl: String(file.cdn_url ?? file.cdnUrl ?? file.url ?? ''),
+		width: numberOrNull(file.width),
+		height: numberOrNull(file.height),
+		duration: numberOrNull(file.duration),
+		...(file.fps !== undefined ? { fps: file.fps as number } : {}),
+		...(file.hash !== undefined ? { hash: String(file.hash) } : {}),
+	};
+}
+
+function uploadPath(sessionId: string): string {
+	return `/api/upload-video/${APP_NAME}/me/${encodeURIComponent(sessionId)}`;
+}
+
+/**
+ * Streams files to a session, `perRequest` at a time, as repeated `files` fields of one multipart body. Each
+ * attempt reopens the files from n8n's binary store, so a retried request never needs a buffered copy.
+ */
+export async function uploadFiles(
+	client: NemoVideoClient,
+	sessionId: string,
+	files: PendingFile[],
+	options: { perRequest: number; itemIndex: number },
+): Promise<UploadedFile[]> {
+	const uploaded: UploadedFile[] = [];
+	for (let start = 0; start < files.length; start += options.perRequest) {
+		const batch = files.slice(start, start + options.perRequest);
+		const data = await client.call<IDataObject>({
+			method: 'POST',
+			path: uploadPath(sessionId),
+			itemIndex: options.itemIndex,
+			fileName: batch.map((file) => file.fileName).join(', '),
+			headersTimeoutMs: 300_000,
+			bodyTimeoutMs: 300_000,
+			stream: async () => {
+				const form = new FormData();
+				for (const file of batch) {
+					form.append('files', await file.open(), {
+						filename: file.fileName,
+						contentType: file.mimeType,
+						knownLength: file.size,
+					});
+				}
+				const body = new PassThrough();
+				form.on('error', (error: Error) => body.destroy(error));
+				form.pipe(body);
+				const headers: Record<string, string> = { ...form.getHeaders() };
+				headers['content-length'] = String(form.getLengthSync());
+				return { body, headers };
+			},
+		});
+		uploaded.push(...((data.files as unknown[] | undefined) ?? []).map(toUploadedFile));
+	}
+	return uploaded;
+}
+
+/** URL form of the upload: the service fetches the files itself. */
+export async function uploadUrls(
+	client: NemoVideoClient,
+	sessionId: string,
+	urls: string[],
+	itemIndex: number,
+): Promise<UploadedFile[]> {
+	const data = await client.call<IDataObject>({
+		method: 'POST',
+		path: uploadPath(sessionId),
+		json: { urls, source_type: 'url' },
+		itemIndex,
+		headersTimeoutMs: 300_000,
+	});
+	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
+}
+
+/** A comma or newline list of http(s) URLs; anything else fails the item, naming the entry. */
+export function parseUrlList(ctx: IExecuteFunctions, itemIndex: number): string[] {
+	const raw = ctx.getNodeParameter('urls', itemIndex, '') as string | string[];
+	const entries = (Array.isArray(raw) ? raw : String(raw).split(/[\n,]/))
+		.map((entry) => String(entry).trim())
+		.filter(Boolean);
+	if (entries.length === 0) {
+		throw new NodeOperationError(ctx.getNode(), '"URLs" is empty', {
+			itemIndex,
+			description: 'Give one or more http(s) URLs of photos or videos, separated by commas or new lines.',
+		});
+	}
+	for (const entry of entries) {
+		let protocol = '';
+		try {
+			protocol = new URL(entry).protocol;
+		} catch {
+			protocol = '';
+		}
+		if (protocol !== 'http:' && protocol !== 'https:') {
+			throw new NodeOperationError(ctx.getNode(), `"${entry}" is not an http(s) URL`, {
+				itemIndex,
+				description: 'Each entry of "URLs" must start with https:// or http://.',
+			});
+		}
+	}
+	return entries;
+}
