@@ -99,7 +99,7 @@ async function downloadRender(
 	}
 	throw new NodeOperationError(ctx.getNode(), `The video of render ${status.renderId} could not be downloaded`, {
 		itemIndex,
-		description: `Both the video URL and NemoVideo's download endpoint failed (${(lastError as Error)?.message ?? 'unknown error'}). The render is finished: run Export & Wait again with "Render ID" set to ${status.renderId} to download it without rendering again.`,
+		description: `Both the video URL and NemoVideo's download endpoint failed (${(lastError as Error)?.message ?? 'unknown error'}). The render is finished: run Export & Wait again with the option "Resume Render ID" set to ${status.renderId} to download it without rendering again.`,
 	});
 }
 
@@ -153,7 +153,7 @@ export async function exportSession(
 			if (outcome.kind === 'deadline') {
 				throw new NodeOperationError(node, `Render ${current.renderId} did not finish within ${settings.timeoutMinutes} minutes`, {
 					itemIndex,
-					description: `The render is still running on NemoVideo (last status: ${outcome.last?.status ?? 'unknown'}${outcome.last?.progress != null ? `, ${outcome.last.progress}%` : ''}). To pick it up without rendering again, run Export & Wait with "Render ID" set to ${current.renderId}, or raise "Timeout (Minutes)".`,
+					description: `The render is still running on NemoVideo (last status: ${outcome.last?.status ?? 'unknown'}${outcome.last?.progress != null ? `, ${outcome.last.progress}%` : ''}). To pick it up without rendering again, run Export & Wait with the option "Resume Render ID" set to ${current.renderId}, or raise "Timeout (Minutes)".`,
 				});
 			}
 			current = outcome.status;

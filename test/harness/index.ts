@@ -5,6 +5,7 @@
  */
 import { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import type {
+	IBinaryData,
 	ICredentialDataDecryptedObject,
 	ICredentialType,
 	ICredentialTypes,
@@ -22,6 +23,9 @@ import type {
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { ICredentialsHelper, NodeHelpers, Workflow, createRunExecutionData } from 'n8n-workflow';
+
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 
 import { NemoVideoApi } from '../../credentials/NemoVideoApi.credentials';
 import { NemoVideoCredits } from '../../nodes/NemoVideoCredits/NemoVideoCredits.node';
@@ -190,13 +194,42 @@ function builtInNodes(): Record<string, INodeType> {
 			return [this.getInputData()];
 		},
 	};
-	return { 'n8n-nodes-base.manualTrigger': manualTrigger };
+	// Reads files from disk into binary data the way n8n's Read/Write Files node does: streamed into the store.
+	const readFiles: INodeType = {
+		description: {
+			displayName: 'Read Files',
+			name: 'readFiles',
+			group: ['input'],
+			version: 1,
+			description: '',
+			defaults: { name: 'Read Files' },
+			inputs: ['main'],
+			outputs: ['main'],
+			properties: [{ displayName: 'Paths', name: 'paths', type: 'json', default: '[]' }],
+		},
+		async execute() {
+			const paths = JSON.parse(String(this.getNodeParameter('paths', 0))) as string[];
+			const items: INodeExecutionData[] = [];
+			for (const path of paths) {
+				const name = basename(path);
+				const binary = await this.helpers.prepareBinaryData(createReadStream(path), name);
+				items.push({ json: { fileName: name }, binary: { data: binary }, pairedItem: { item: 0 } });
+			}
+			return [items];
+		},
+	};
+	return { 'n8n-nodes-base.manualTrigger': manualTrigger, 'test.readFiles': readFiles };
 }
 
 // n8n-core's own copy of the DI container (another package here brings an older @n8n/di).
 const { Container } = require(require.resolve('@n8n/di', { paths: [require.resolve('n8n-core')] })) as typeof import('@n8n/di');
 
 let binaryReady: Promise<void> | undefined;
+
+/** The bytes of a binary the nodes stored (from n8n's filesystem store). */
+export async function readBinary(binary: IBinaryData): Promise<Buffer> {
+	return await Container.get(BinaryDataService).getAsBuffer(binary);
+}
 
 export async function initBinaryData(): Promise<void> {
 	binaryReady ??= Container.get(BinaryDataService).init();
@@ -246,7 +279,9 @@ export class Harness {
 				position: [200 * (index + 1), 0] as [number, number],
 				parameters: node.parameters as INode['parameters'],
 				continueOnFail: node.continueOnFail,
-				credentials: { nemoVideoApi: { id: credentialId, name: 'NemoVideo test credential' } },
+				...(node.type.startsWith('test.')
+					? {}
+					: { credentials: { nemoVideoApi: { id: credentialId, name: 'NemoVideo test credential' } } }),
 			})),
 		];
 		const connections: IConnections = {};

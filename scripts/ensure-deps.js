@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Installs the project's dependencies when node_modules is missing or older than package-lock.json, so that
+// `npm test` and `npm run demo` work on a fresh clone with nothing installed by hand.
+// `npm install`, not `npm ci`: the lock names optional platform bindings of unrs-resolver (a lint dependency)
+// that the registry here does not serve, and `npm ci` refuses such a lock.
+// --ignore-scripts: n8n-core's optional native build (isolated-vm) wants Node 24 and fails on Node 20; none of
+// the packages this project uses needs an install script (ffmpeg and esbuild ship their binaries in the package).
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const lock = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.nemovideo-deps.sha256');
+const lockHash = () => createHash('sha256').update(readFileSync(lock)).digest('hex');
+const wanted = lockHash();
+
+if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) process.exit(0);
+
+console.error('Installing dependencies (npm install --ignore-scripts)…');
+const started = Date.now();
+execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+writeFileSync(stamp, lockHash());
+console.error(`Dependencies installed in ${Math.round((Date.now() - started) / 1000)} s.`);
