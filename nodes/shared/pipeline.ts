@@ -102,6 +102,8 @@ export async function uploadToSession(
 	}
 }
 
-export function pairedWith(itemIndexes: number[]): IPairedItemData[] {
-	return itemIndexes.map((item) => ({ item }));
+/** The pairedItem of an output made from these input items: one object for one item, as n8n writes it. */
+export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItemData[] {
+	const paired = itemIndexes.map((item) => ({ item }));
+	return paired.length === 1 ? paired[0] : paired;
 }

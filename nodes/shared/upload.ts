@@ -80,7 +80,7 @@ async function readHead(stream: Readable, bytes = 64): Promise<Buffer> {
 }
 
 function humanSize(bytes: number): string {
-	return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+	return `${(bytes / 1024 / 1024).toFixed(2)} MB (${bytes} bytes)`;
 }
 
 /** The binary property names to upload from one item: a comma list, or `*` for every binary the item has. */
