@@ -7,6 +7,9 @@ module.exports = {
 	testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 	setupFiles: ['<rootDir>/test/harness/env.ts'],
+	// Every token used anywhere in the suite is checked against every output, error and log line it produced.
+	globalSetup: '<rootDir>/test/harness/leak-setup.ts',
+	globalTeardown: '<rootDir>/test/harness/leak-check.ts',
 	testTimeout: 60000,
 	// n8n-core keeps timers and the HTTP keep-alive pool open after the last test; they hold no state worth waiting for.
 	forceExit: true,

@@ -30,6 +30,7 @@ import { basename } from 'node:path';
 import { NemoVideoApi } from '../../credentials/NemoVideoApi.credentials';
 import { NemoVideoCredits } from '../../nodes/NemoVideoCredits/NemoVideoCredits.node';
 import { NemoVideoGetState } from '../../nodes/NemoVideoGetState/NemoVideoGetState.node';
+import { recordSeen, recordToken } from './leak-record';
 import { extraNodeTypes } from './node-registry';
 
 export const PACKAGE = 'n8n-nodes-nemovideo';
@@ -91,6 +92,8 @@ export class CredentialStore extends ICredentialsHelper {
 	set(id: string, data: ICredentialDataDecryptedObject) {
 		const type = this.types.getByName('nemoVideoApi');
 		const defaults = Object.fromEntries(type.properties.map((property) => [property.name, property.default]));
+		recordToken(data.accessToken);
+		recordToken(data.sessionToken);
 		this.data.set(id, { ...defaults, ...data } as ICredentialDataDecryptedObject);
 	}
 
@@ -161,6 +164,7 @@ export class CredentialStore extends ICredentialsHelper {
 		data: ICredentialDataDecryptedObject,
 	): Promise<void> {
 		const id = nodeCredentials.id!;
+		recordToken(data.sessionToken);
 		this.data.set(id, { ...data });
 		this.writes.push({ id, data: { ...data } });
 	}
@@ -368,6 +372,10 @@ export class Harness {
 				run = await finished;
 			}
 			const runData = run.data.resultData.runData;
+			recordSeen('run.error', run.data.resultData.error ?? null);
+			for (const [name, tasks] of Object.entries(runData)) {
+				for (const task of tasks) recordSeen(`output ${name}`, { json: task.data?.main?.[0]?.map((item) => item.json), error: task.error });
+			}
 			return {
 				run,
 				lastNodeName,
