@@ -1,0 +1,217 @@
+// Public and internal types of the NemoVideo API emulator. See /work/shared/nemovideo-api.md for the protocol.
+
+export type Route =
+	| 'token'
+	| 'session'
+	| 'sse'
+	| 'upload'
+	| 'credits'
+	| 'state'
+	| 'renderStart'
+	| 'renderPoll'
+	| 'renderCancel'
+	| 'download'
+	| 'cdn';
+
+export const ROUTES: readonly Route[] = [
+	'token',
+	'session',
+	'sse',
+	'upload',
+	'credits',
+	'state',
+	'renderStart',
+	'renderPoll',
+	'renderCancel',
+	'download',
+	'cdn',
+];
+
+export type Fault =
+	| { kind: 'rateLimit'; retryAfterSeconds?: number }
+	| { kind: 'appCode'; code: 1001 | 1002 | 2001 | 4001 | 4002; httpStatus?: number }
+	| { kind: 'plan402' }
+	| { kind: 'missingClientId400' }
+	| { kind: 'serverError'; status?: number }
+	| { kind: 'drop' }
+	| { kind: 'malformedJson' }
+	| { kind: 'slow'; delayMs: number }
+	| { kind: 'html' }
+	| { kind: 'hugeBody'; bytes: number }
+	| { kind: 'lyingContentLength' }
+	// Extensions beyond the original list (used by the hostile-server tests):
+	| { kind: 'cdnRedirect'; location: string; status?: number } // redirect (302 by default) to `location`, empty body
+	| { kind: 'sseHugeLine'; bytes: number } // 200 text/event-stream whose first `data:` line is `bytes` long, then closes
+	| { kind: 'sseEndless' }; // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
+
+export interface RecordedFile {
+	field: string;
+	filename: string;
+	bytes: number;
+	detectedType: string | null;
+	sha256: string;
+}
+
+export interface RecordedRequest {
+	seq: number;
+	at: number;
+	method: string;
+	path: string;
+	query: Record<string, string>;
+	route: Route | 'admin' | 'unknown';
+	headers: Record<string, string>;
+	json?: unknown;
+	files?: RecordedFile[];
+	bodyBytes: number;
+	status?: number;
+	fault?: Fault['kind'];
+	sessionId?: string;
+	renderId?: string;
+	token?: string;
+}
+
+export interface EmulatorConfig {
+	renderPollShape: 'top' | 'wrapped';
+	renderStartShape: 'code' | 'success';
+	renderMs: number;
+	renderFailTimes: number;
+	renderNeverFinishes: boolean;
+	sseShape: 'nemo' | 'adk';
+	sseScenario: 'text' | 'noText' | 'inStreamError' | 'drop' | 'heartbeatsOnly';
+	sseEventDelayMs: number;
+	sseHeartbeatMs: number;
+	sseDropApplyDelayMs: number;
+	sseCost: number;
+	anonymousCredits: number;
+	oneTokenPerClient: boolean;
+	tokenExpiredHttpStatus: 200 | 401;
+	requireAttribution: boolean;
+	useFfmpeg: boolean;
+	outputSizeBytes: number;
+	maxUploadBytes: number;
+	cdnSeparateHost: boolean;
+}
+
+export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
+	renderPollShape: 'top',
+	renderStartShape: 'code',
+	renderMs: 3000,
+	renderFailTimes: 0,
+	renderNeverFinishes: false,
+	sseShape: 'nemo',
+	sseScenario: 'text',
+	sseEventDelayMs: 20,
+	sseHeartbeatMs: 200,
+	sseDropApplyDelayMs: 100,
+	sseCost: 50,
+	anonymousCredits: 100,
+	oneTokenPerClient: true,
+	tokenExpiredHttpStatus: 200,
+	requireAttribution: true,
+	useFfmpeg: false,
+	outputSizeBytes: 0,
+	maxUploadBytes: 200 * 1024 * 1024,
+	cdnSeparateHost: true,
+});
+
+export type FileType = 'image' | 'video' | 'audio';
+
+/** One uploaded (or URL-registered) file of a session. The first eight fields are what the upload answers. */
+export interface EmulatedFile {
+	filename: string;
+	file_type: FileType;
+	cdn_url: string;
+	duration: number;
+	width: number;
+	height: number;
+	fps: number;
+	hash: string;
+	/** 'jpg', 'png', 'mp4', … */
+	format: string;
+	bytes: number;
+	source: 'upload' | 'url';
+	url?: string;
+	/** Copy on disk (only for uploads of at most 20 MB). */
+	localPath?: string;
+}
+
+export interface CanvasConfig {
+	width: number;
+	height: number;
+	ratio: '16:9' | '9:16' | '1:1';
+}
+
+export interface DraftSegment {
+	d: number;
+	m: Record<string, unknown>;
+}
+export interface DraftTrack {
+	tt: number;
+	sg: DraftSegment[];
+}
+export interface Draft {
+	t: DraftTrack[];
+	d?: number;
+	m?: Record<string, unknown>;
+}
+
+export interface EmulatedSession {
+	id: string;
+	taskId: string;
+	userId: string;
+	taskName: string;
+	language: string;
+	files: EmulatedFile[];
+	draft: Draft;
+	canvas: CanvasConfig;
+	/** Every /run_sse text received, in order. */
+	messages: string[];
+	/** Render ids started for this session. */
+	renders: string[];
+	/** Settings asked for by earlier prompts; kept for later edits. */
+	wanted: { ratio?: CanvasConfig['ratio']; totalMs?: number; title?: string };
+	createdAt: number;
+}
+
+export type RenderStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+export interface EmulatedRender {
+	id: string;
+	sessionId: string;
+	userId: string;
+	status: RenderStatus;
+	progress: number;
+	startedAt: number;
+	completedAt?: number;
+	cancelled: boolean;
+	/** Size of the output in bytes (0 until known). */
+	bytes: number;
+	/** Output duration in seconds. */
+	duration: number;
+	format: string;
+	quality: string;
+	error?: string;
+	/** 'sample' = fixtures/sample.mp4, 'ffmpeg' = a real slideshow, 'synthetic' = outputSizeBytes of generated bytes. */
+	output: 'sample' | 'ffmpeg' | 'synthetic';
+	outputPath?: string;
+	ffmpeg?: { state: 'running' | 'done' | 'error'; ms?: number; error?: string };
+	/** Decided at start from renderFailTimes. */
+	willFail: boolean;
+	draft: Draft;
+}
+
+export interface TokenRecord {
+	token: string;
+	userId: string;
+	clientId: string;
+	anonymous: boolean;
+	issuedAt: number;
+	expiresAt: number;
+	/** Set by expireToken(): the token stops working even before expiresAt. */
+	revoked: boolean;
+}
+
+export interface Account {
+	available: number;
+	frozen: number;
+}
