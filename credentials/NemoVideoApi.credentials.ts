@@ -106,6 +106,7 @@ export class NemoVideoApi implements ICredentialType {
 			const response = (await this.helpers.httpRequest(request)) as {
 				statusCode: number;
 				body: IDataObject;
+				headers?: Record<string, string>;
 			};
 			const body = (response.body ?? {}) as IDataObject;
 			const data = (body.data ?? {}) as IDataObject;
@@ -128,7 +129,11 @@ export class NemoVideoApi implements ICredentialType {
 					? `The anonymous token limit was reached for this client id (HTTP 429: ${reason})`
 					: `The anonymous token request failed (HTTP ${response.statusCode}, code ${String(body.code ?? '-')}: ${reason})`,
 			);
-			Object.assign(error, { httpCode: String(response.statusCode) });
+			const retryAfter = Number(response.headers?.['retry-after']);
+			Object.assign(error, {
+				httpCode: String(response.statusCode),
+				...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
+			});
 			throw error;
 		}
 	}

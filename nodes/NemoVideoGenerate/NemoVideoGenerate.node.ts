@@ -6,8 +6,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { credentials, nodeIcon, sessionIdOrNew } from '../shared/descriptions';
-import { generate } from '../shared/generate';
+import { credentials, nodeIcon, sessionIdOrNew, streamBoundOptions } from '../shared/descriptions';
+import { generate, generateOptions } from '../shared/generate';
 import { runPerItem } from '../shared/items';
 import { sessionIdParameter } from '../shared/session';
 
@@ -52,36 +52,7 @@ export class NemoVideoGenerate implements INodeType {
 				placeholder: 'Add Option',
 				default: {},
 				options: [
-					{
-						displayName: 'Heartbeat-Only Timeout (Minutes)',
-						name: 'heartbeatTimeoutMinutes',
-						type: 'number',
-						typeOptions: { minValue: 0.01 },
-						default: 10,
-						description: 'Give up when the service sends only heartbeats for this long',
-					},
-					{
-						displayName: 'Reads After a Dropped Connection',
-						name: 'dropRecoveryReads',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 5,
-						description: 'When the stream breaks, how many unchanged state reads to make before giving up. The message is never re-sent.',
-					},
-					{
-						displayName: 'First Read After a Drop (Seconds)',
-						name: 'dropRecoveryFirstWaitSeconds',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: 30,
-					},
-					{
-						displayName: 'Read Interval After a Drop (Seconds)',
-						name: 'dropRecoveryIntervalSeconds',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: 60,
-					},
+					...streamBoundOptions,
 				],
 			},
 		],
@@ -89,17 +60,11 @@ export class NemoVideoGenerate implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
-			const options = this.getNodeParameter('options', itemIndex, {}) as Record<string, number>;
 			const sessionId =
 				sessionIdParameter(this, itemIndex) || (await client.createSession(itemIndex)).sessionId;
-			return await generate(this, client, sessionId, this.getNodeParameter('prompt', itemIndex) as string, {
-				itemIndex,
-				timeoutMs: (this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number) * 60_000,
-				heartbeatOnlyTimeoutMs: (options.heartbeatTimeoutMinutes ?? 10) * 60_000,
-				recoveryFirstWaitMs: (options.dropRecoveryFirstWaitSeconds ?? 30) * 1000,
-				recoveryIntervalMs: (options.dropRecoveryIntervalSeconds ?? 60) * 1000,
-				recoveryReads: options.dropRecoveryReads ?? 5,
-			});
+			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
+			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
+			return await generate(this, client, sessionId, prompt, generateOptions(this, itemIndex, timeoutMinutes));
 		});
 	}
 }

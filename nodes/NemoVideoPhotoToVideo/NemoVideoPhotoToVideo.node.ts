@@ -13,6 +13,7 @@ import {
 	exportProperties,
 	groupingProperty,
 	nodeIcon,
+	streamBoundOptions,
 } from '../shared/descriptions';
 import { runGroups } from '../shared/items';
 import { photoToVideo } from '../shared/photoToVideo';
@@ -87,6 +88,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 						default: 15,
 						description: 'Longest time to wait for the AI to build the video',
 					},
+					...streamBoundOptions,
 				],
 			},
 		],

@@ -13,8 +13,8 @@ import {
 	nodeIcon,
 	sessionIdOrNew,
 } from '../shared/descriptions';
-import { runGroups } from '../shared/items';
-import { collectGroupFiles, groupItems, pairedWith, uploadToSession } from '../shared/pipeline';
+import { pairedWith, runGroups } from '../shared/items';
+import { collectGroupFiles, groupItems, uploadToSession } from '../shared/pipeline';
 import { sessionIdParameter } from '../shared/session';
 
 export class NemoVideoUpload implements INodeType {

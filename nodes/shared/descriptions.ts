@@ -119,3 +119,37 @@ export const exportProperties: INodeProperties[] = [
 		description: 'Give up waiting for the render after this long (the render keeps running and can be resumed by its ID)',
 	},
 ];
+
+/** Bounds of the AI's event stream, shared by Generate and Photo to Video (inside their Options). */
+export const streamBoundOptions: INodeProperties[] = [
+	{
+		displayName: 'Heartbeat-Only Timeout (Minutes)',
+		name: 'heartbeatTimeoutMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0.01 },
+		default: 10,
+		description: 'Give up when the service sends only heartbeats for this long',
+	},
+	{
+		displayName: 'Reads After a Dropped Connection',
+		name: 'dropRecoveryReads',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 5,
+		description: 'When the stream breaks, how many unchanged state reads to make before giving up. The message is never re-sent.',
+	},
+	{
+		displayName: 'First Read After a Drop (Seconds)',
+		name: 'dropRecoveryFirstWaitSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 30,
+	},
+	{
+		displayName: 'Read Interval After a Drop (Seconds)',
+		name: 'dropRecoveryIntervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 60,
+	},
+];

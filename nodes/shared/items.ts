@@ -14,7 +14,13 @@ function withItemIndex(ctx: IExecuteFunctions, error: unknown, itemIndex: number
 	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
 }
 
-function errorItem(error: Error, paired: IPairedItemData[]): INodeExecutionData {
+/** The pairedItem of an output made from these input items: one object for one item, as n8n writes it. */
+export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItemData[] {
+	const paired = itemIndexes.map((item) => ({ item }));
+	return paired.length === 1 ? paired[0] : paired;
+}
+
+function errorItem(error: Error, paired: IPairedItemData | IPairedItemData[]): INodeExecutionData {
 	const json: IDataObject = { error: error.message };
 	const description = (error as { description?: unknown }).description;
 	if (typeof description === 'string' && description) json.errorDescription = description;
@@ -43,10 +49,9 @@ export async function runGroups(
 			const group = groups[index];
 			try {
 				const outputs = await work(group, client);
-				const paired: IPairedItemData[] = group.map((item) => ({ item }));
 				results[index] = outputs.map((output) => ({
 					...output,
-					pairedItem: output.pairedItem ?? (paired.length === 1 ? paired[0] : paired),
+					pairedItem: output.pairedItem ?? pairedWith(group),
 				}));
 			} catch (error) {
 				results[index] = withItemIndex(ctx, error, group[0]);
@@ -61,7 +66,7 @@ export async function runGroups(
 		const result = results[index];
 		if (result instanceof Error) {
 			if (!ctx.continueOnFail()) throw result;
-			output.push(errorItem(result, groups[index].map((item) => ({ item }))));
+			output.push(errorItem(result, pairedWith(groups[index])));
 		} else if (result) {
 			output.push(...result);
 		}

@@ -1,8 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { generate } from './generate';
-import { collectGroupFiles, pairedWith, uploadToSession } from './pipeline';
+import { generate, generateOptions } from './generate';
+import { pairedWith } from './items';
+import { collectGroupFiles, uploadToSession } from './pipeline';
 import { exportSession, exportSettings } from './render';
 import type { NemoVideoClient } from './transport/client';
 
@@ -34,14 +35,13 @@ export async function photoToVideo(
 		ctx.getNodeParameter('aspectRatio', itemIndex, '16:9') as string,
 		ctx.getNodeParameter('lengthSeconds', itemIndex, 0) as number,
 	);
-	const generated = await generate(ctx, client, upload.sessionId, prompt, {
-		itemIndex,
-		timeoutMs: Number(options.generationTimeoutMinutes ?? 15) * 60_000,
-		heartbeatOnlyTimeoutMs: 10 * 60_000,
-		recoveryFirstWaitMs: 30_000,
-		recoveryIntervalMs: 60_000,
-		recoveryReads: 5,
-	});
+	const generated = await generate(
+		ctx,
+		client,
+		upload.sessionId,
+		prompt,
+		generateOptions(ctx, itemIndex, Number(options.generationTimeoutMinutes ?? 15)),
+	);
 	if (!generated.readyToExport) {
 		throw new NodeOperationError(ctx.getNode(), 'NemoVideo did not build a video from the photos', {
 			itemIndex,

@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { sessionIdParameter } from './session';
 import type { NemoVideoClient } from './transport/client';
@@ -100,10 +100,4 @@ export async function uploadToSession(
 			fileCount: files.length,
 		};
 	}
-}
-
-/** The pairedItem of an output made from these input items: one object for one item, as n8n writes it. */
-export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItemData[] {
-	const paired = itemIndexes.map((item) => ({ item }));
-	return paired.length === 1 ? paired[0] : paired;
 }

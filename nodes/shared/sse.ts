@@ -3,7 +3,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 
 import { APP_NAME } from './constants';
 import type { NemoVideoClient } from './transport/client';
-import { asNodeError } from './transport/errors';
+import { asNodeError, isNemoVideoError } from './transport/errors';
 import { createParser } from './vendor';
 
 export interface EventCounts extends IDataObject {
@@ -206,7 +206,8 @@ export async function converse(
 
 	let ending: StreamEnding = 'completed';
 	try {
-		const { response } = await client.open({
+		const opened = await client
+			.open({
 			method: 'POST',
 			path: '/run_sse',
 			accept: 'text/event-stream',
@@ -221,7 +222,18 @@ export async function converse(
 			headersTimeoutMs: 120_000,
 			bodyTimeoutMs: 0,
 			signal: bounds.signal,
-		});
+			})
+			.catch((error: unknown) => {
+				// The connection broke before the answer began: the message may have been taken, so it is
+				// handled like a drop (read the state), never sent again.
+				if (!stopReason && (isNemoVideoError(error, 'network') || isNemoVideoError(error, 'timeout'))) return undefined;
+				throw error;
+			});
+		if (!opened) {
+			ending = 'dropped';
+			return { text: '', events, ending };
+		}
+		const { response } = opened;
 		const decoder = new TextDecoder();
 		try {
 			for await (const chunk of response.body) {

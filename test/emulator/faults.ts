@@ -96,6 +96,9 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 		case 'sseEndless':
 			await streamEndless(ctx);
 			return true;
+		case 'sseDrop':
+			// Played by the /run_sse route itself: the message is taken, then the stream breaks.
+			return false;
 		case 'lyingContentLength': {
 			const body = '{"code":0,"data":{"partial":';
 			head(ctx, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length + 4096 });

@@ -42,7 +42,8 @@ export type Fault =
 	// Extensions beyond the original list (used by the hostile-server tests):
 	| { kind: 'cdnRedirect'; location: string; status?: number } // redirect (302 by default) to `location`, empty body
 	| { kind: 'sseHugeLine'; bytes: number } // 200 text/event-stream whose first `data:` line is `bytes` long, then closes
-	| { kind: 'sseEndless' }; // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
+	| { kind: 'sseEndless' }
+	| { kind: 'sseDrop' }; // /run_sse only: takes the message, then breaks the stream mid-way (the 'drop' scenario for one request) // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
 
 export interface RecordedFile {
 	field: string;

@@ -23,7 +23,7 @@ function serialise(value: unknown): string {
 	}
 	try {
 		return JSON.stringify(value, (_key, inner: unknown) =>
-			inner instanceof Error ? { message: inner.message, stack: inner.stack, ...inner } : inner,
+			inner instanceof Error ? { ...inner, message: inner.message, stack: inner.stack } : inner,
 		);
 	} catch {
 		return String(value);

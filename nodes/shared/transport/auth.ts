@@ -22,7 +22,9 @@ export interface NemoVideoAuth {
 const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
 
 /** How long a worker that lost the race for the first token keeps re-reading the credential for the winner's token. */
-const RACE_REREAD_MS = [250, 500, 1000, 2000, 4000];
+const RACE_REREAD_MS = [250, 500, 1000, 2000];
+/** The seed's wait before the one retry of a refused token call, when the answer gives no Retry-After. */
+const TOKEN_RETRY_AFTER_MS = 30_000;
 
 function text(value: unknown): string {
 	return typeof value === 'string' ? value.trim() : '';
@@ -127,24 +129,33 @@ export class TokenKeeper {
 			json: true,
 			timeout: 30_000,
 		};
-		try {
-			await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
-				credentialsDecrypted: {
-					id: ref?.id ?? '',
-					name: ref?.name ?? '',
-					type: CREDENTIAL_TYPE,
-					data: { ...data, sessionToken: '' },
-				},
-			});
-		} catch (error) {
-			// Another worker may have won the race for this client id's one token: use the token it stored.
-			if (String((error as { httpCode?: unknown }).httpCode) === '429') {
-				const winner = await this.awaitStoredToken(staleToken);
-				if (winner) return winner;
+		for (let attempt = 0; ; attempt++) {
+			try {
+				await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
+					credentialsDecrypted: {
+						id: ref?.id ?? '',
+						name: ref?.name ?? '',
+						type: CREDENTIAL_TYPE,
+						data: { ...data, sessionToken: '' },
+					},
+				});
+				break;
+			} catch (error) {
+				if (String((error as { httpCode?: unknown }).httpCode) === '429') {
+					// Another worker may have won the race for this client id's one token: use the token it stored.
+					const winner = await this.awaitStoredToken(staleToken);
+					if (winner) return winner;
+					// Otherwise a plain rate limit: the seed's rule is one retry after the wait.
+					if (attempt === 0) {
+						const cause = (error as { cause?: { retryAfterMs?: number } }).cause;
+						await sleepUnlessCancelled(cause?.retryAfterMs ?? TOKEN_RETRY_AFTER_MS, this.ctx.getExecutionCancelSignal());
+						continue;
+					}
+				}
+				throw new NodeOperationError(node, 'Could not get an anonymous NemoVideo token', {
+					description: `${(error as Error).message}. Anonymous tokens are limited to one per client id every 7 days: wait and try again, or set your own access token in the NemoVideo API credential.`,
+				});
 			}
-			throw new NodeOperationError(node, 'Could not get an anonymous NemoVideo token', {
-				description: `${(error as Error).message}. Anonymous tokens are limited to one per client id every 7 days: wait and try again, or set your own access token in the NemoVideo API credential.`,
-			});
 		}
 		const stored = authFrom(await this.readCredential());
 		if (!stored) {

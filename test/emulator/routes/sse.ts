@@ -140,7 +140,7 @@ export async function handleSse(ctx: Ctx): Promise<void> {
 	const w = new EventWriter(ctx, cfg.sseShape);
 	const pause = () => emu.sleep(cfg.sseEventDelayMs);
 
-	switch (cfg.sseScenario) {
+	switch (ctx.rec.fault === 'sseDrop' ? 'drop' : cfg.sseScenario) {
 		case 'heartbeatsOnly':
 			while (!w.closed && !emu.isStopped) {
 				w.heartbeat();
