@@ -1,0 +1,138 @@
+'use strict';
+// Child-process helpers shared by the e2e modules: every long-lived child runs in its own process group
+// (detached) so that stopping it kills its children too (tsx -> node, n8n -> task runners), and every such
+// group is killed when this process exits, however it exits.
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+
+const live = new Set(); // pids (= pgids) of groups we started and have not reaped
+
+function killGroup(pid, signal = 'SIGTERM') {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function killAllSync() {
+  for (const pid of live) killGroup(pid, 'SIGKILL');
+  live.clear();
+}
+
+let hooked = false;
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAllSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      killAllSync();
+      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[sig] || 0));
+    });
+  }
+}
+
+/** Spawns a tracked child in its own process group. */
+function spawnGroup(cmd, args, opts = {}) {
+  hookExit();
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: true });
+  if (child.pid) live.add(child.pid);
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  child.exited = exited;
+  // The group's leader has exited; its children may still run: the stop functions kill the group anyway.
+  exited.then(() => live.delete(child.pid));
+  return child;
+}
+
+/** SIGTERM the group, wait up to graceMs for the leader, then SIGKILL the group. */
+async function stopGroup(child, graceMs = 10000) {
+  if (!child || !child.pid) return;
+  const pid = child.pid;
+  const done = child.exitCode !== null || child.signalCode !== null;
+  if (!done) {
+    killGroup(pid, 'SIGTERM');
+    const t = await Promise.race([child.exited.then(() => 'exited'), sleep(graceMs).then(() => 'timeout')]);
+    if (t === 'timeout') killGroup(pid, 'SIGKILL');
+    await Promise.race([child.exited, sleep(5000)]);
+  }
+  // Leftover members of the group (e.g. a task runner) must not outlive the test.
+  killGroup(pid, 'SIGKILL');
+  live.delete(pid);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A free TCP port on 127.0.0.1 (ports handed out by this process are not reused). */
+const handedOut = new Set();
+async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('could not find a free port');
+}
+
+/** Runs a command to completion with a timeout; resolves { code, signal, stdout, stderr, durationMs, timedOut }. */
+function runCapture(cmd, args, { env, cwd, timeoutMs = 120000, onStdout, onStderr, input } = {}) {
+  const t0 = Date.now();
+  const child = spawnGroup(cmd, args, { env, cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (input !== undefined) child.stdin.end(input);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => {
+    stdout += b;
+    if (onStdout) onStdout(b.toString());
+  });
+  child.stderr.on('data', (b) => {
+    stderr += b;
+    if (onStderr) onStderr(b.toString());
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, 'SIGKILL');
+  }, timeoutMs);
+  return child.exited.then(async ({ code, signal, error }) => {
+    clearTimeout(timer);
+    // Let the pipes drain, then make sure nothing of the group is left.
+    await new Promise((r) => (child.stdout.readableEnded ? r() : child.stdout.once('end', r)));
+    killGroup(child.pid, 'SIGKILL');
+    live.delete(child.pid);
+    if (error) throw error;
+    return { code, signal, stdout, stderr, durationMs: Date.now() - t0, timedOut };
+  });
+}
+
+/** Env for child tools: without npm's run-script variables (when started by `npm test`) and NODE_OPTIONS. */
+function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_(package|lifecycle|config_(local_prefix|global_prefix|prefix))/i.test(k)) continue;
+    if (k === 'NODE_OPTIONS' || k === 'INIT_CWD') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+module.exports = { spawnGroup, stopGroup, killGroup, killAllSync, freePort, runCapture, cleanEnv, sleep };
