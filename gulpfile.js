@@ -1,5 +1,6 @@
 const { src, dest, parallel } = require('gulp');
 const esbuild = require('esbuild');
+const { rm } = require('node:fs/promises');
 
 /** Node and credential icons beside the built code in dist/. */
 function buildIcons() {
@@ -26,6 +27,8 @@ async function bundleVendor() {
 		allowOverwrite: true,
 		logLevel: 'warning',
 	});
+	// tsc's source map describes the unbundled file that esbuild just replaced.
+	await rm('dist/nodes/shared/vendor.js.map', { force: true });
 }
 
 exports['build:icons'] = buildIcons;
