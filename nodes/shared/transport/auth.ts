@@ -141,6 +141,10 @@ export class TokenKeeper {
 				});
 				break;
 			} catch (error) {
+				// preAuthentication stores the token before n8n sends the check call: when only the check failed
+				// (no credits, a 5xx…), use the token; the node's own call then reports the real problem.
+				const stored = authFrom(await this.readCredential());
+				if (stored && stored.token !== staleToken) return stored;
 				if (String((error as { httpCode?: unknown }).httpCode) === '429') {
 					// Another worker may have won the race for this client id's one token: use the token it stored.
 					const winner = await this.awaitStoredToken(staleToken);
