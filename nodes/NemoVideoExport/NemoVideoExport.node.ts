@@ -9,6 +9,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import {
 	concurrencyOption,
 	credentials,
+	fileNameOption,
 	exportProperties,
 	nodeIcon,
 	sessionIdRequired,
@@ -54,13 +55,7 @@ export class NemoVideoExport implements INodeType {
 				default: {},
 				options: [
 					concurrencyOption(5),
-					{
-						displayName: 'File Name',
-						name: 'fileName',
-						type: 'string',
-						default: '',
-						description: 'Name of the downloaded file. Default: nemovideo-&lt;session&gt;-&lt;render&gt;.mp4.',
-					},
+					fileNameOption,
 					{
 						displayName: 'Resume Render ID',
 						name: 'renderId',

@@ -6,7 +6,13 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { credentials, nodeIcon, sessionIdOrNew, streamBoundOptions } from '../shared/descriptions';
+import {
+	credentials,
+	nodeIcon,
+	promptProperty,
+	sessionIdOrNew,
+	streamBoundOptions,
+} from '../shared/descriptions';
 import { generate, generateOptions } from '../shared/generate';
 import { runPerItem } from '../shared/items';
 import { sessionIdParameter } from '../shared/session';
@@ -27,16 +33,7 @@ export class NemoVideoGenerate implements INodeType {
 		credentials,
 		properties: [
 			sessionIdOrNew,
-			{
-				displayName: 'Prompt',
-				name: 'prompt',
-				type: 'string',
-				typeOptions: { rows: 3 },
-				default: 'Turn these photos into a slideshow video with smooth transitions, 1080p',
-				required: true,
-				description:
-					'What the AI should do, in plain words. Be specific: "a 20 second vertical slideshow with smooth transitions and lo-fi music" works better than "make it nice". Each message costs credits.',
-			},
+			promptProperty,
 			{
 				displayName: 'Timeout (Minutes)',
 				name: 'timeoutMinutes',

@@ -10,9 +10,11 @@ import {
 	binaryPropertiesProperty,
 	concurrencyOption,
 	credentials,
+	fileNameOption,
 	exportProperties,
 	groupingProperty,
 	nodeIcon,
+	promptProperty,
 	streamBoundOptions,
 } from '../shared/descriptions';
 import { runGroups } from '../shared/items';
@@ -36,14 +38,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		properties: [
 			binaryPropertiesProperty,
 			groupingProperty,
-			{
-				displayName: 'Prompt',
-				name: 'prompt',
-				type: 'string',
-				typeOptions: { rows: 3 },
-				default: 'Turn these photos into a slideshow video with smooth transitions, 1080p',
-				description: 'What video to make of the photos',
-			},
+			{ ...promptProperty, required: false, description: 'What video to make of the photos' },
 			{
 				displayName: 'Aspect Ratio',
 				name: 'aspectRatio',
@@ -73,13 +68,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 				default: {},
 				options: [
 					concurrencyOption(5),
-					{
-						displayName: 'File Name',
-						name: 'fileName',
-						type: 'string',
-						default: '',
-						description: 'Name of the downloaded file. Default: nemovideo-&lt;session&gt;-&lt;render&gt;.mp4.',
-					},
+					fileNameOption,
 					{
 						displayName: 'Generation Timeout (Minutes)',
 						name: 'generationTimeoutMinutes',

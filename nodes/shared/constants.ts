@@ -32,3 +32,6 @@ export const ACCEPTED_FILE_TYPES = [
 ] as const;
 
 export const MAX_FILE_BYTES = 200 * 1024 * 1024;
+
+/** The seed's own example of a good prompt, and the default of Generate and Photo to Video. */
+export const DEFAULT_PROMPT = 'Turn these photos into a slideshow video with smooth transitions, 1080p';

@@ -1,6 +1,6 @@
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 
-import { CREDENTIAL_TYPE } from './constants';
+import { CREDENTIAL_TYPE, DEFAULT_PROMPT } from './constants';
 
 export const credentials: INodeTypeDescription['credentials'] = [{ name: CREDENTIAL_TYPE, required: true }];
 
@@ -153,3 +153,22 @@ export const streamBoundOptions: INodeProperties[] = [
 		default: 60,
 	},
 ];
+
+export const fileNameOption: INodeProperties = {
+	displayName: 'File Name',
+	name: 'fileName',
+	type: 'string',
+	default: '',
+	description: 'Name of the downloaded file. Default: nemovideo-&lt;session&gt;-&lt;render&gt;.mp4.',
+};
+
+export const promptProperty: INodeProperties = {
+	displayName: 'Prompt',
+	name: 'prompt',
+	type: 'string',
+	typeOptions: { rows: 3 },
+	default: DEFAULT_PROMPT,
+	required: true,
+	description:
+		'What the AI should do, in plain words. Be specific: "a 20 second vertical slideshow with smooth transitions and lo-fi music" works better than "make it nice". Each message costs credits.',
+};

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { DEFAULT_PROMPT } from './constants';
 import { generate, generateOptions } from './generate';
 import { pairedWith } from './items';
 import { collectGroupFiles, uploadToSession } from './pipeline';
@@ -9,7 +10,7 @@ import type { NemoVideoClient } from './transport/client';
 
 /** The prompt with the node's aspect-ratio and length options written into it. */
 export function composePrompt(prompt: string, aspectRatio: string, lengthSeconds: number): string {
-	const parts = [prompt.trim() || 'Turn these photos into a slideshow video with smooth transitions, 1080p'];
+	const parts = [prompt.trim() || DEFAULT_PROMPT];
 	if (aspectRatio && aspectRatio !== 'prompt') parts.push(`Use a ${aspectRatio} aspect ratio.`);
 	if (lengthSeconds > 0) parts.push(`Make it about ${lengthSeconds} seconds long.`);
 	return parts.map((part) => (/[.!?]$/.test(part) ? part : `${part}.`)).join(' ');
