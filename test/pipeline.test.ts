@@ -1,7 +1,7 @@
 /**
  * The pipeline nodes through n8n-core's real engine, over real HTTP to the emulator.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,7 +21,10 @@ beforeAll(async () => {
 	emu = new NemoVideoEmulator({ renderMs: 500, sseEventDelayMs: 5 });
 	await emu.start();
 });
-afterAll(async () => await emu.stop());
+afterAll(async () => {
+	await emu.stop();
+	rmSync(scratch, { recursive: true, force: true });
+});
 beforeEach(() => {
 	emu.reset();
 	emu.config.renderMs = 500;
