@@ -2,13 +2,14 @@
 'use strict';
 // The real-n8n end-to-end suite (`npm run test:e2e`): runs each script below in its own process, in order,
 // prints their output, and exits non-zero if any failed. Each script prints its own "N passed, M failed" line.
-// NEMOVIDEO_E2E_ONLY=smoke,editor runs a subset.
+// NEMOVIDEO_E2E_ONLY=smoke,examples runs a subset.
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const SUITES = [
   { name: 'smoke', args: ['smoke.js'] },
-  { name: 'editor', args: ['editor.js'] },
+  { name: 'examples', args: ['examples.js'] },
+  { name: 'screenshots', args: ['screenshots.js'] },
 ];
 
 const only = (process.env.NEMOVIDEO_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);

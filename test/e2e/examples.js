@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+'use strict';
+// The example workflows in real n8n 2.41.1, with the package installed from its tarball as users install it, against
+// the emulator rendering real H.264 slideshows (ffmpeg): example 1 (its trigger swapped for a manual one) and
+// example 3 end to end with the MP4 on disk checked by ffprobe; a no-credits failure; the anonymous token kept in the
+// credential across executions; example 2 imported.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { ensureN8n } = require('./lib/install');
+const { N8nInstance, packRepo, nodeOutput, missingPackageFiles } = require('./lib/n8n');
+const { startEmulator } = require('./lib/emulator');
+const { runTests, assert } = require('./lib/runner');
+const { testCopy, copySamplePhotos, videosIn, loadExample } = require('./lib/examples');
+const { probeVideo } = require('./lib/ffprobe');
+
+const OWN_TOKEN = 'nmv_usr_own_e2e_examples';
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nemovideo-e2e-examples-'));
+process.once('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+const photosDir = path.join(work, 'photos');
+let n8n;
+let emu;
+let ownCredential;
+
+async function runExample(file, id, outName, credentialId = ownCredential) {
+  const outDir = path.join(work, outName);
+  fs.mkdirSync(outDir, { recursive: true });
+  const workflow = testCopy(file, { id, photosDir, outDir, credentialId, manualTrigger: file.startsWith('01') });
+  const workflowId = await n8n.importWorkflow(workflow);
+  const r = await n8n.execute(workflowId);
+  console.log(`     n8n execute ${file}: exit ${r.exitCode ?? r.signal} in ${(r.durationMs / 1000).toFixed(1)} s`);
+  return { r, outDir };
+}
+
+function checkVideo(outDir, renders) {
+  const videos = videosIn(outDir);
+  assert(videos.length === 1, `expected one MP4 in ${outDir}, found ${videos.length}`);
+  const info = probeVideo(videos[0]);
+  const render = renders[renders.length - 1];
+  console.log(`     ${path.basename(videos[0])}: ${info.codec} ${info.width}x${info.height}, ${info.durationSeconds.toFixed(2)} s, ${info.bytes} bytes (render said ${render.duration} s)`);
+  assert(info.codec === 'h264', `codec ${info.codec}, expected h264`);
+  assert(Math.abs(info.durationSeconds - render.duration) < 0.5, `duration ${info.durationSeconds} s, the render said ${render.duration} s`);
+  return info;
+}
+
+runTests(
+  'real n8n: example workflows',
+  [
+    {
+      name: 'set up: n8n, the packed package, the emulator with ffmpeg',
+      fn: async () => {
+        const missing = missingPackageFiles();
+        assert(!missing.length, `not built (run npm run build): ${missing.join(', ')}`);
+        copySamplePhotos(photosDir);
+        n8n = await N8nInstance.create({ install: await ensureN8n(), env: { N8N_RESTRICT_FILE_ACCESS_TO: work } });
+        await n8n.installPackage(await packRepo());
+        emu = await startEmulator({ ffmpeg: true, renderMs: 1000 });
+        await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
+        [ownCredential] = await n8n.importCredentials([{ name: 'NemoVideo account', type: 'nemoVideoApi', data: { accessToken: OWN_TOKEN, baseUrl: emu.baseUrl } }]);
+      },
+    },
+    {
+      name: 'example 1 (manual trigger): a folder of photos becomes one H.264 MP4 on disk',
+      fn: async () => {
+        await emu.admin.reset();
+        await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
+        const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eExample1', 'out-1');
+        assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
+        const out = nodeOutput(r.result, 'Photo to Video');
+        assert(out.length === 1 && out[0].status === 'completed', `Photo to Video output: ${JSON.stringify(out).slice(0, 500)}`);
+        assert(out[0].files.length === 5, `uploaded ${out[0].files.length} files, expected 5`);
+        const info = checkVideo(outDir, await emu.admin.renders());
+        assert(info.width === 1920 && info.height === 1080, `size ${info.width}x${info.height}, expected 1920x1080 (16:9)`);
+        assert(Math.abs(info.durationSeconds - 15) < 0.5, `duration ${info.durationSeconds}, the example asks for 15 s`);
+        const sessions = await emu.admin.sessions();
+        assert(sessions.length === 1, `${sessions.length} sessions for one folder, expected 1`);
+      },
+    },
+    {
+      name: 'example 3: Credits → Upload → Generate → Get State → Export & Wait → an MP4 on disk',
+      fn: async () => {
+        await emu.admin.reset();
+        await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
+        const { r, outDir } = await runExample('03-step-by-step.json', 'e2eExample3', 'out-3');
+        assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
+        assert(nodeOutput(r.result, 'NemoVideo Credits')[0].available === 10000, 'Credits output');
+        const state = nodeOutput(r.result, 'NemoVideo Get State')[0];
+        assert(state.readyToExport === true && state.timeline.tracks.length > 0, `Get State output: ${JSON.stringify(state).slice(0, 300)}`);
+        const generated = nodeOutput(r.result, 'NemoVideo Generate')[0];
+        assert(generated.text && generated.suggestedNextStep === 'export', `Generate output: ${JSON.stringify(generated).slice(0, 300)}`);
+        checkVideo(outDir, await emu.admin.renders());
+      },
+    },
+    {
+      name: 'no credits: the execution fails with the mapped message',
+      fn: async () => {
+        await emu.admin.reset();
+        await emu.admin.addToken({ token: OWN_TOKEN, credits: 0, anonymous: false });
+        const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eNoCredits', 'out-none');
+        assert(r.exitCode !== 0, 'exit 0 without credits');
+        assert(/No NemoVideo credits left/.test(r.errorMessage || ''), `error message: ${r.errorMessage}`);
+        assert(/Top up credits/.test(r.stdout), 'the description (what to do) is not in the output');
+        assert(videosIn(outDir).length === 0, 'a video was written');
+        assert(!r.stdout.includes(OWN_TOKEN) && !r.stderr.includes(OWN_TOKEN), 'the token appears in n8n\'s output');
+      },
+    },
+    {
+      name: 'an anonymous credential: the token is fetched once, kept in the credential, reused by the next execution',
+      fn: async () => {
+        await emu.admin.reset();
+        const [anonymous] = await n8n.importCredentials([{ name: 'NemoVideo anonymous', type: 'nemoVideoApi', data: { accessToken: '', baseUrl: emu.baseUrl } }]);
+        const workflow = { id: 'e2eAnonCredits', name: 'anonymous credits', settings: { executionOrder: 'v1' }, connections: { Start: { main: [[{ node: 'Credits', type: 'main', index: 0 }]] } },
+          nodes: [
+            { id: 'a1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+            { id: 'a2', name: 'Credits', type: 'n8n-nodes-nemovideo.nemoVideoCredits', typeVersion: 1, position: [240, 0], parameters: {}, credentials: { nemoVideoApi: { id: anonymous, name: 'NemoVideo anonymous' } } },
+          ] };
+        const id = await n8n.importWorkflow(workflow);
+        const first = await n8n.execute(id);
+        const second = await n8n.execute(id);
+        assert(first.exitCode === 0 && second.exitCode === 0, `exits ${first.exitCode}, ${second.exitCode}: ${first.errorMessage || second.errorMessage}`);
+        const tokens = await emu.admin.tokens();
+        assert(tokens.length === 1, `${tokens.length} anonymous tokens issued, expected 1`);
+        const stored = (await n8n.exportCredentials()).find((credential) => credential.id === anonymous);
+        assert(stored.data.sessionToken === tokens[0].token, 'n8n did not keep the fetched token in the credential');
+        assert(stored.data.clientId === tokens[0].clientId, 'n8n did not keep the generated client id');
+        for (const r of [first, second]) assert(!r.stdout.includes(tokens[0].token), 'the token appears in n8n\'s output');
+      },
+    },
+    {
+      name: 'example 2 (cloud storage trigger) imports cleanly',
+      fn: async () => {
+        const example = loadExample('02-cloud-upload-to-vertical-clip.json');
+        const id = await n8n.importWorkflow({ ...example, id: 'e2eExample2' });
+        const stored = (await n8n.exportWorkflows()).find((workflow) => workflow.id === id);
+        assert(stored, 'example 2 is not in n8n after the import');
+        assert(stored.nodes.length === example.nodes.length, `${stored.nodes.length} nodes stored, ${example.nodes.length} in the file`);
+        assert(Object.keys(stored.connections).length === example.nodes.length - 1, 'connections lost');
+      },
+    },
+  ],
+  {
+    afterAll: async () => {
+      if (emu) await emu.stop();
+      if (n8n) await n8n.dispose();
+    },
+  },
+);

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+'use strict';
+// The n8n editor with the package installed: example 3 on the canvas and the Export & Wait parameter panel, saved
+// into docs/ for the README. Fails when a node icon or the panel does not render.
+const path = require('node:path');
+const { runEditorCheck } = require('./editor');
+const { testCopy } = require('./lib/examples');
+const { REPO_ROOT } = require('./lib/n8n');
+const { runTests, assert } = require('./lib/runner');
+
+const CREDENTIAL_ID = 'nemovideoEditor01';
+
+runTests('real n8n editor: example 3 and a NemoVideo parameter panel', [
+  {
+    name: 'the canvas shows every node icon and Export & Wait opens its parameters',
+    fn: async () => {
+      const result = await runEditorCheck({
+        workflow: testCopy('03-step-by-step.json', { id: 'nemovideoEditor3', photosDir: '/data/photos', outDir: '/data/videos', credentialId: CREDENTIAL_ID }),
+        credentials: [{ id: CREDENTIAL_ID, name: 'NemoVideo account', type: 'nemoVideoApi', data: { accessToken: '', baseUrl: 'https://mega-api-prod.nemovideo.ai' } }],
+        installPackage: true,
+        nodeType: 'n8n-nodes-nemovideo.nemoVideoExport',
+        parameterLabel: 'Poll Interval (Seconds)',
+        canvasScreenshot: path.join(REPO_ROOT, 'docs', 'editor-workflow.png'),
+        panelScreenshot: path.join(REPO_ROOT, 'docs', 'editor-node-panel.png'),
+      });
+      const ours = result.canvasIcons.filter((icon) => String(icon.type).startsWith('n8n-nodes-nemovideo.'));
+      assert(ours.length === 5, `${ours.length} NemoVideo nodes on the canvas, expected 5`);
+      console.log(`     n8n start ${(result.timings.n8nStartMs / 1000).toFixed(1)} s, total ${(result.timings.totalMs / 1000).toFixed(1)} s; screenshots in docs/`);
+    },
+  },
+]);
