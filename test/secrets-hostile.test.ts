@@ -3,6 +3,7 @@
  * followed, and how broken or hostile answers end: a clear error within the item's bounds, never a hang.
  */
 import { NemoVideoApi } from '../credentials/NemoVideoApi.credentials';
+import { downloadPublic } from '../nodes/shared/transport/client';
 import { baseUrlProblem } from '../nodes/shared/transport/http';
 import { NemoVideoEmulator } from './emulator';
 import { Harness, readBinary } from './harness';
@@ -68,6 +69,21 @@ describe('the token goes to the base URL only', () => {
 		expect(bytes.toString('latin1')).not.toContain('root:');
 		expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
 		expect(emu.requestsTo('download')).toHaveLength(1);
+	});
+});
+
+describe('URLs the service returns', () => {
+	test.each(['file:///etc/passwd', 'ftp://example.com/video.mp4', 'data:video/mp4;base64,AAAA'])('%s is never fetched', async (url) => {
+		await expect(downloadPublic(url, undefined)).rejects.toThrow(/only http and https/);
+	});
+
+	test('an http(s) URL is fetched without a token', async () => {
+		const sessionId = await readySession();
+		const started = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast, download: false } }] });
+		const response = await downloadPublic(String(started.output()[0].json.url), undefined);
+		await response.body.dump();
+		expect(response.statusCode).toBe(200);
+		expect(emu.requestsTo('cdn').at(-1)?.headers.authorization).toBeUndefined();
 	});
 });
 
