@@ -10,6 +10,7 @@ const SUITES = [
   { name: 'smoke', args: ['smoke.js'] },
   { name: 'examples', args: ['examples.js'] },
   { name: 'screenshots', args: ['screenshots.js'] },
+  { name: 'queue', args: ['queue/run.js'] },
 ];
 
 const only = (process.env.NEMOVIDEO_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -4,6 +4,7 @@ import type {
 	IHttpRequestOptions,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { createHash } from 'node:crypto';
 
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { baseUrlProblem } from './http';
@@ -52,6 +53,16 @@ function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefin
 function expiresSoon(data: ICredentialDataDecryptedObject): boolean {
 	const expiresAt = Date.parse(text(data.tokenExpiresAt));
 	return Number.isFinite(expiresAt) && expiresAt - Date.now() < RENEW_BEFORE_EXPIRY_MS;
+}
+
+/**
+ * The client id used when the credential has none: derived from the credential's id, so every worker that races
+ * for the first token asks for the same client's one token (the loser is refused and uses the winner's), instead
+ * of each generating its own id and fetching a second token. Stored with the token once fetched.
+ */
+export function stableClientId(credentialKey: string): string {
+	const hex = createHash('sha256').update(`n8n-nodes-nemovideo/client-id/${credentialKey}`).digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Token fetches in flight, per credential: items of one execution (and executions in one process) share one fetch. */
@@ -136,7 +147,7 @@ export class TokenKeeper {
 						id: ref?.id ?? '',
 						name: ref?.name ?? '',
 						type: CREDENTIAL_TYPE,
-						data: { ...data, sessionToken: '' },
+						data: { ...data, sessionToken: '', clientId: text(data.clientId) || stableClientId(this.credentialKey) },
 					},
 				});
 				break;
