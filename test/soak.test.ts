@@ -14,6 +14,8 @@ import { Harness } from './harness';
 
 const SIZE = Number(process.env.SOAK_SIZE ?? 40);
 const SEED = Number(process.env.SOAK_SEED ?? 20261124);
+/** The whole batch's bound: every item has its own deadlines, so the batch cannot take longer than this. */
+const BOUND_MS = 120_000 + SIZE * 1_000;
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 
 /** mulberry32: small, seedable, good enough to pick faults. */
@@ -128,8 +130,7 @@ test(`soak: ${SIZE} items with random faults (seed ${SEED}) each end with an MP4
 		}
 		// One anonymous token at first, renewed only after a 1001.
 		expect(emu.issuedTokens().length).toBeLessThanOrEqual(1 + emu.requests.filter((r) => r.fault === 'appCode').length);
-		// Bounded: every item has its own deadlines; the batch cannot take longer than a few of them.
-		expect(elapsed).toBeLessThan(120_000);
+		expect(elapsed).toBeLessThan(BOUND_MS);
 		expect(videos).toBeGreaterThan(SIZE / 2);
 
 		const summary = { size: SIZE, seed: SEED, videos, errors: errors.length, faultsInjected: injected.length, elapsedMs: elapsed };
@@ -137,4 +138,4 @@ test(`soak: ${SIZE} items with random faults (seed ${SEED}) each end with an MP4
 	} finally {
 		await emu.stop();
 	}
-});
+}, BOUND_MS + 60_000);
