@@ -22,6 +22,12 @@ let n8n;
 let emu;
 let ownCredential;
 
+/** A clean emulator with the own token holding `credits`. */
+async function resetEmulator(credits) {
+  await emu.admin.reset();
+  await emu.admin.addToken({ token: OWN_TOKEN, credits, anonymous: false });
+}
+
 async function runExample(file, id, outName, credentialId = ownCredential) {
   const outDir = path.join(work, outName);
   fs.mkdirSync(outDir, { recursive: true });
@@ -62,8 +68,7 @@ runTests(
     {
       name: 'example 1 (manual trigger): a folder of photos becomes one H.264 MP4 on disk',
       fn: async () => {
-        await emu.admin.reset();
-        await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
+        await resetEmulator(10000);
         const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eExample1', 'out-1');
         assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
         const out = nodeOutput(r.result, 'Photo to Video');
@@ -79,8 +84,7 @@ runTests(
     {
       name: 'example 3: Credits → Upload → Generate → Get State → Export & Wait → an MP4 on disk',
       fn: async () => {
-        await emu.admin.reset();
-        await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
+        await resetEmulator(10000);
         const { r, outDir } = await runExample('03-step-by-step.json', 'e2eExample3', 'out-3');
         assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
         assert(nodeOutput(r.result, 'NemoVideo Credits')[0].available === 10000, 'Credits output');
@@ -94,8 +98,7 @@ runTests(
     {
       name: 'no credits: the execution fails with the mapped message',
       fn: async () => {
-        await emu.admin.reset();
-        await emu.admin.addToken({ token: OWN_TOKEN, credits: 0, anonymous: false });
+        await resetEmulator(0);
         const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eNoCredits', 'out-none');
         assert(r.exitCode !== 0, 'exit 0 without credits');
         assert(/No NemoVideo credits left/.test(r.errorMessage || ''), `error message: ${r.errorMessage}`);
