@@ -57,6 +57,13 @@ export interface OpenedStream {
 	auth: NemoVideoAuth;
 }
 
+/** The service's own words go into error messages: never with the token in them, should the service echo it. */
+function redactToken(message: string | undefined, token: string): string | undefined {
+	if (message === undefined) return undefined;
+	const withoutOwn = token ? message.split(token).join('[token]') : message;
+	return withoutOwn.replace(/nmv_usr_[A-Za-z0-9_-]+/g, '[token]');
+}
+
 function describeOperation(options: Pick<CallOptions, 'method' | 'path'>): string {
 	// Paths carry session and render ids, never secrets; the query string is left out on purpose.
 	return `${options.method} ${options.path.split('?')[0]}`;
@@ -142,7 +149,7 @@ export class NemoVideoClient {
 			const body = await this.readBody(response, options, auth);
 			if (readEnvelope(response.statusCode, body).ok) return { response, auth, body };
 
-			const failure = this.answerFailure(response, body, options);
+			const failure = this.answerFailure(response, body, options, auth);
 			if (failure.kind === 'rateLimited' && !rateLimited) {
 				rateLimited = true;
 				const wait = failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
@@ -230,10 +237,15 @@ export class NemoVideoClient {
 		}
 	}
 
-	private answerFailure(response: HttpResponse, body: unknown, options: CallOptions): NemoVideoFailure {
+	private answerFailure(
+		response: HttpResponse,
+		body: unknown,
+		options: CallOptions,
+		auth: NemoVideoAuth,
+	): NemoVideoFailure {
 		const envelope = readEnvelope(response.statusCode, body);
 		const appCode = envelope.ok ? undefined : envelope.appCode;
-		const message = envelope.ok ? undefined : envelope.message;
+		const message = envelope.ok ? undefined : redactToken(envelope.message, auth.token);
 		const unreadable = (body as { unreadable?: boolean } | undefined)?.unreadable === true;
 		let kind: NemoVideoFailureKind = classifyAnswer(response.statusCode, appCode, message);
 		if (unreadable && (kind === 'apiError' || response.statusCode < 300)) kind = 'badResponse';
