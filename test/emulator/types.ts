@@ -78,7 +78,13 @@ export interface EmulatorConfig {
 	renderFailTimes: number;
 	renderNeverFinishes: boolean;
 	sseShape: 'nemo' | 'adk';
-	sseScenario: 'text' | 'noText' | 'inStreamError' | 'drop' | 'heartbeatsOnly';
+	sseScenario: 'text' | 'noText' | 'inStreamError' | 'plainTextError' | 'drop' | 'heartbeatsOnly';
+	/** How events are delimited: a blank line after each (the standard), none after the last, or none at all. */
+	sseFraming: 'standard' | 'noFinalBlankLine' | 'noBlankLines';
+	/** The agent says what it will do before its tool calls: two text messages in one turn. */
+	sseIntroMessage: boolean;
+	/** Session ids in answers as JSON numbers (beyond 2^53) instead of digit strings. */
+	sessionIdsAsNumbers: boolean;
 	sseEventDelayMs: number;
 	sseHeartbeatMs: number;
 	sseDropApplyDelayMs: number;
@@ -101,6 +107,9 @@ export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
 	renderNeverFinishes: false,
 	sseShape: 'nemo',
 	sseScenario: 'text',
+	sseFraming: 'standard',
+	sseIntroMessage: false,
+	sessionIdsAsNumbers: false,
 	sseEventDelayMs: 20,
 	sseHeartbeatMs: 200,
 	sseDropApplyDelayMs: 100,

@@ -1,5 +1,5 @@
 // Session creation, the session state and the credit balance.
-import { randomDigits, randomHex, readJsonOrFail, sendAppError, sendOk, str, type Ctx } from '../http';
+import { head, randomDigits, randomHex, readJsonOrFail, sendAppError, sendOk, str, type Ctx } from '../http';
 import { CANVASES, emptyDraft } from '../draft';
 import type { EmulatedSession, TokenRecord } from '../types';
 import { requireAuth } from './auth';
@@ -28,7 +28,23 @@ export async function handleCreateSession(ctx: Ctx): Promise<void> {
 	};
 	ctx.emu.sessions.set(id, session);
 	ctx.rec.sessionId = id;
-	sendOk(ctx, { task_id: session.taskId, session_id: id, user_id: auth.userId });
+	sendWithSessionId(ctx, { task_id: session.taskId, session_id: id, user_id: auth.userId });
+}
+
+/**
+ * A success answer; with `sessionIdsAsNumbers` its `session_id` is written as a bare JSON number (a JS number
+ * cannot hold a 19-digit id, so the digits go into the text as they are).
+ */
+function sendWithSessionId(ctx: Ctx, data: { session_id: string } & Record<string, unknown>): void {
+	if (!ctx.emu.config.sessionIdsAsNumbers) {
+		sendOk(ctx, data);
+		return;
+	}
+	const quoted = JSON.stringify({ code: 0, data });
+	const marker = `"session_id":${JSON.stringify(data.session_id)}`;
+	const text = quoted.replace(marker, `"session_id":${data.session_id}`);
+	head(ctx, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+	ctx.res.end(text);
 }
 
 /** The session named `id` owned by the caller, or undefined after answering 1002. */
@@ -54,7 +70,7 @@ export function handleState(ctx: Ctx): void {
 	if (!auth) return;
 	const s = requireSession(ctx, ctx.param, auth);
 	if (!s) return;
-	sendOk(ctx, {
+	sendWithSessionId(ctx, {
 		session_id: s.id,
 		task_id: s.taskId,
 		task_name: s.taskName,

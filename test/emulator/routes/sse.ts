@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { head, readJsonOrFail, sendAppError, sendJson, type Ctx } from '../http';
 import { applyPrompt, formatSeconds } from '../draft';
-import type { EmulatedSession } from '../types';
+import type { EmulatedSession, EmulatorConfig } from '../types';
 import { requireAuth } from './auth';
 import { requireSession } from './session';
 
@@ -12,10 +12,13 @@ const AUTHOR = 'nemo_agent';
 class EventWriter {
 	closed = false;
 	private readonly invocationId = `e-${randomUUID()}`;
+	/** The blank line that ends the previous event, when the framing writes it only before the next one. */
+	private owedBlankLine = '';
 
 	constructor(
 		private readonly ctx: Ctx,
 		private readonly shape: 'nemo' | 'adk',
+		private readonly framing: EmulatorConfig['sseFraming'] = 'standard',
 	) {
 		ctx.res.on('close', () => {
 			this.closed = true;
@@ -26,8 +29,17 @@ class EventWriter {
 		if (!this.closed && !this.ctx.res.destroyed) this.ctx.res.write(text);
 	}
 
+	/** One event of `data:` (and `event:`) lines, ended by a blank line as the framing says. */
+	private frame(lines: string): void {
+		if (this.framing === 'standard') this.raw(`${lines}\n\n`);
+		else {
+			this.raw(`${this.owedBlankLine}${lines}\n`);
+			this.owedBlankLine = this.framing === 'noFinalBlankLine' ? '\n' : '';
+		}
+	}
+
 	private event(obj: unknown): void {
-		this.raw(`data: ${JSON.stringify(obj)}\n\n`);
+		this.frame(`data: ${JSON.stringify(obj)}`);
 	}
 
 	private adk(extra: Record<string, unknown>): void {
@@ -41,7 +53,7 @@ class EventWriter {
 	}
 
 	keepAlive(): void {
-		this.raw('data:\n\n');
+		this.frame('data:');
 	}
 
 	heartbeat(): void {
@@ -59,8 +71,11 @@ class EventWriter {
 		else this.adk({ content: { role: 'user', parts: [{ functionResponse: { id: callId, name, response: result } }] }, partial: false });
 	}
 
-	/** Streams `chunks` as text; in ADK shape they are partial events followed by one final full-text event. */
-	async text(chunks: string[], pause: () => Promise<void>): Promise<void> {
+	/**
+	 * Streams one message as `chunks`; in ADK shape they are partial events followed by one final full-text event
+	 * (`turnComplete` only on the message that ends the turn).
+	 */
+	async text(chunks: string[], pause: () => Promise<void>, endsTurn = true): Promise<void> {
 		for (const c of chunks) {
 			if (this.closed) return;
 			if (this.shape === 'nemo') this.event({ type: 'text', content: c });
@@ -68,13 +83,18 @@ class EventWriter {
 			await pause();
 		}
 		if (this.shape === 'adk')
-			this.adk({ content: { role: 'model', parts: [{ text: chunks.join('') }] }, partial: false, turnComplete: true });
+			this.adk({ content: { role: 'model', parts: [{ text: chunks.join('') }] }, partial: false, ...(endsTurn ? { turnComplete: true } : {}) });
 	}
 
 	error(): void {
 		if (this.shape === 'nemo')
 			this.event({ errorCode: 'AGENT_ERROR', errorMessage: 'The agent failed to process this request. Please try again.' });
 		else this.event({ error: 'Model overloaded: the agent failed to process this request' });
+	}
+
+	/** An SSE `error` event whose data is plain text, not JSON. */
+	plainTextError(): void {
+		this.frame('event: error\ndata: The agent failed to process this request: the model is overloaded. Please try again later.');
 	}
 
 	end(): void {
@@ -137,7 +157,7 @@ export async function handleSse(ctx: Ctx): Promise<void> {
 		'X-Accel-Buffering': 'no',
 	});
 	ctx.res.flushHeaders();
-	const w = new EventWriter(ctx, cfg.sseShape);
+	const w = new EventWriter(ctx, cfg.sseShape, cfg.sseFraming);
 	const pause = () => emu.sleep(cfg.sseEventDelayMs);
 
 	switch (ctx.rec.fault === 'sseDrop' ? 'drop' : cfg.sseScenario) {
@@ -149,9 +169,11 @@ export async function handleSse(ctx: Ctx): Promise<void> {
 			settle(false);
 			return;
 		case 'inStreamError':
+		case 'plainTextError':
 			w.toolCall('analyze_media', { file_count: session.files.length }, 'call_1');
 			await pause();
-			w.error();
+			if (cfg.sseScenario === 'plainTextError') w.plainTextError();
+			else w.error();
 			settle(true);
 			w.end();
 			return;
@@ -166,7 +188,7 @@ export async function handleSse(ctx: Ctx): Promise<void> {
 			return;
 		case 'noText':
 		case 'text':
-			await runGeneration(w, session, text, pause, cfg.sseScenario === 'text');
+			await runGeneration(w, session, text, pause, cfg.sseScenario === 'noText' ? 'none' : cfg.sseIntroMessage ? 'introAndReply' : 'reply');
 			settle(false);
 			w.end();
 			return;
@@ -178,9 +200,13 @@ async function runGeneration(
 	session: EmulatedSession,
 	text: string,
 	pause: () => Promise<void>,
-	withText: boolean,
+	texts: 'none' | 'reply' | 'introAndReply',
 ): Promise<void> {
 	const files = session.files;
+	if (texts === 'introAndReply') {
+		// A whole message of its own before the tool calls, as agents say what they are about to do.
+		await w.text(["Sure! I'll turn your photos into a slideshow ", 'with smooth transitions.'], pause, false);
+	}
 	w.toolCall('analyze_media', { file_count: files.length }, 'call_1');
 	await pause();
 	w.heartbeat();
@@ -208,7 +234,7 @@ async function runGeneration(
 		'call_2',
 	);
 	await pause();
-	if (!withText || w.closed) return;
+	if (texts === 'none' || w.closed) return;
 	let chunks: string[];
 	if (visual.length === 0) {
 		chunks = ["I don't see any photos in this project yet. ", 'Click Upload to add your photos and I will turn them into a video.'];
