@@ -1,0 +1,184 @@
+/**
+ * The NemoVideo Generate node (and Get State where it shows the same rule) through n8n-core's real engine, over
+ * HTTP to the emulator: what an edit changed, how the event stream is read to its end, how separate messages of
+ * the agent are kept apart, and session ids that arrive as JSON numbers.
+ */
+import { join } from 'node:path';
+
+import { NemoVideoEmulator } from './emulator';
+import { Harness } from './harness';
+import type { WorkflowRun } from './harness';
+import { SeenText } from './helpers';
+
+const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
+const TOKEN = 'nmv_usr_own_generate_subject_token_5150';
+const dropFast = { dropRecoveryFirstWaitSeconds: 0.2, dropRecoveryIntervalSeconds: 0.2, dropRecoveryReads: 3 };
+const seen = new SeenText();
+
+let emu: NemoVideoEmulator;
+let harness: Harness;
+
+beforeAll(async () => {
+	emu = new NemoVideoEmulator({ sseEventDelayMs: 2 });
+	await emu.start();
+});
+afterAll(async () => {
+	expect(seen.leaks([TOKEN])).toEqual([]);
+	await emu.stop();
+});
+beforeEach(() => {
+	emu.reset();
+	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
+	harness = new Harness();
+	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
+});
+
+async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
+	return seen.run(await harness.run(spec));
+}
+
+const read = { type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(PHOTOS) } };
+
+async function uploadedSession(): Promise<string> {
+	const uploaded = await run({ nodes: [read, { type: 'nemoVideoUpload', parameters: { sessionId: '' } }] });
+	expect(uploaded.error).toBeUndefined();
+	return uploaded.output()[0].json.sessionId as string;
+}
+
+/** A session with photos and a 16:9 slideshow already made. */
+async function slideshowSession(): Promise<string> {
+	const sessionId = await uploadedSession();
+	const made = await generate(sessionId, 'turn these photos into a slideshow');
+	expect(made.error).toBeUndefined();
+	expect(emu.session(sessionId)!.canvas.ratio).toBe('16:9');
+	return sessionId;
+}
+
+async function generate(sessionId: string, prompt: string, options: Record<string, unknown> = {}): Promise<WorkflowRun> {
+	return await run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt, options } }] });
+}
+
+function textOf(result: WorkflowRun): string {
+	expect(result.error).toBeUndefined();
+	return String(result.output()[0].json.text);
+}
+
+describe('what an edit changed (issue 9, point 11)', () => {
+	test('after a dropped stream, an edit that changes only canvas_config (9:16) is reported as done', async () => {
+		const sessionId = await slideshowSession();
+		const draftBefore = JSON.stringify(emu.session(sessionId)!.draft);
+		emu.config.sseScenario = 'drop';
+		const result = await generate(sessionId, 'make it 9:16', dropFast);
+
+		// The emulator applied only a canvas change: the draft is the same, so comparing drafts alone says "unchanged".
+		expect(JSON.stringify(emu.session(sessionId)!.draft)).toBe(draftBefore);
+		expect(emu.session(sessionId)!.canvas.ratio).toBe('9:16');
+		expect(result.error).toBeUndefined();
+		const out = result.output()[0].json;
+		expect(out.streamEnding).toBe('dropped');
+		expect(out.stateChanged).toBe(true);
+		expect(String(out.changeSummary)).toMatch(/16:9.*9:16/);
+		expect(emu.requestsTo('sse')).toHaveLength(2);
+	});
+
+	test('a completed turn with no text that changes only canvas_config says the state changed', async () => {
+		const sessionId = await slideshowSession();
+		emu.config.sseScenario = 'noText';
+		const result = await generate(sessionId, 'make it 9:16');
+		expect(result.error).toBeUndefined();
+		const out = result.output()[0].json;
+		expect(out.text).toBe('');
+		expect(out.stateChanged).toBe(true);
+		expect(String(out.summary)).toMatch(/1920x1080.*1080x1920|16:9.*9:16/);
+	});
+
+	test('a turn that changes nothing still says so', async () => {
+		const sessionId = await slideshowSession();
+		emu.config.sseScenario = 'noText';
+		const result = await generate(sessionId, 'turn these photos into a slideshow');
+		expect(result.error).toBeUndefined();
+		expect(result.output()[0].json.stateChanged).toBe(false);
+	});
+});
+
+describe('reading the event stream to its end (issue 9, point 12)', () => {
+	test('a last event without a trailing blank line is not lost', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseFraming = 'noFinalBlankLine';
+		const text = textOf(await generate(sessionId, 'turn these photos into a slideshow'));
+		expect(text).toMatch(/^I've turned your 3 photos .*Click Export to download it\.$/s);
+	});
+
+	test.each(['nemo', 'adk'] as const)('%s shape: a stream of data: lines with no blank lines keeps all its text', async (shape) => {
+		const sessionId = await uploadedSession();
+		emu.config.sseShape = shape;
+		emu.config.sseFraming = 'noBlankLines';
+		const result = await generate(sessionId, 'turn these photos into a slideshow');
+		const text = textOf(result);
+		expect(text).toMatch(/^I've turned your 3 photos .*Click Export to download it\.$/s);
+		const events = result.output()[0].json.events as { toolCalls: number; toolResults: number; other: number };
+		expect(events).toMatchObject({ toolCalls: 2, toolResults: 2, other: 0 });
+	});
+
+	test('an `event: error` with plain-text data fails the node with the service text', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseScenario = 'plainTextError';
+		const result = await generate(sessionId, 'turn these photos into a slideshow');
+		expect(result.error?.message).toMatch(/NemoVideo reported an error: .*the model is overloaded/);
+		expect(result.error?.description).toMatch(/not sent again/);
+		expect(emu.requestsTo('sse')).toHaveLength(1);
+	});
+
+	test('ADK functionResponse parts (role user) are counted as tool results and give no text', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseShape = 'adk';
+		const result = await generate(sessionId, 'turn these photos into a slideshow');
+		const events = result.output()[0].json.events as { toolCalls: number; toolResults: number; other: number };
+		expect(events).toMatchObject({ toolCalls: 2, toolResults: 2, other: 0 });
+		expect(textOf(result)).not.toMatch(/analyze_media|create_slideshow|photo-1\.jpg/);
+	});
+});
+
+describe('separate messages of one turn (issue 9, point 21)', () => {
+	test.each(['nemo', 'adk'] as const)('%s shape: two messages are separated, the chunks of each join as they are', async (shape) => {
+		const sessionId = await uploadedSession();
+		emu.config.sseShape = shape;
+		emu.config.sseIntroMessage = true;
+		const text = textOf(await generate(sessionId, 'turn these photos into a slideshow'));
+		expect(text).toBe(
+			"Sure! I'll turn your photos into a slideshow with smooth transitions.\n\n" +
+				"I've turned your 3 photos into a 9 second 16:9 slideshow with smooth transitions and a Lo-fi soundtrack. " +
+				'Preview it in the timeline. Click Export to download it.',
+		);
+	});
+});
+
+describe('session ids that arrive as JSON numbers (issue 9, point 20)', () => {
+	test('Generate without a Session ID creates one and keeps its every digit', async () => {
+		emu.config.sessionIdsAsNumbers = true;
+		const result = await run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId: '', prompt: 'hello' } }] });
+		expect(result.error).toBeUndefined();
+		const [created] = [...emu.sessions.keys()];
+		expect(created).toMatch(/^\d{19}$/);
+		expect(Number.isSafeInteger(Number(created))).toBe(false);
+		expect(result.output()[0].json.sessionId).toBe(created);
+		expect((emu.requestsTo('sse')[0].json as { session_id: string }).session_id).toBe(created);
+		expect(emu.requestsTo('state').every((request) => request.sessionId === created)).toBe(true);
+	});
+
+	test('Get State answers a numeric session_id: the output keeps the id the node was given', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sessionIdsAsNumbers = true;
+		const result = await run({ nodes: [{ type: 'nemoVideoGetState', parameters: { sessionId } }] });
+		expect(result.error).toBeUndefined();
+		expect(result.output()[0].json.sessionId).toBe(sessionId);
+	});
+
+	test('Generate on a known session answers with that id, not the numeric one of the state', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sessionIdsAsNumbers = true;
+		const result = await generate(sessionId, 'turn these photos into a slideshow');
+		expect(result.error).toBeUndefined();
+		expect(result.output()[0].json.sessionId).toBe(sessionId);
+	});
+});
