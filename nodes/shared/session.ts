@@ -43,7 +43,8 @@ export async function readSessionState(
 	const state = (data.state ?? {}) as IDataObject;
 	const draft = (state.draft ?? {}) as IDataObject;
 	const result: SessionState = {
-		sessionId: String(data.session_id ?? sessionId),
+		// The id this node asked for: the answer's own copy may have come as a rounded JSON number.
+		sessionId,
 		draft,
 		timeline: decodeTimeline(draft) as Timeline & IDataObject,
 		readyToExport: isReadyToExport(draft),

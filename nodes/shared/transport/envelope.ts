@@ -36,3 +36,57 @@ export function readEnvelope(httpStatus: number, body: unknown): Envelope {
 	// The render poll may answer at top level ({status, progress, output}) with no `data` at all.
 	return { ok: true, data: 'data' in record ? record.data : record };
 }
+
+/** A run of 16 digits: the shortest integer that can lie beyond Number.MAX_SAFE_INTEGER (16 digits). */
+const MAYBE_UNSAFE_INTEGER = /\d{16}/;
+
+/**
+ * JSON.parse, except that an integer beyond Number.MAX_SAFE_INTEGER comes back as its exact digit string. Session
+ * ids are 19-digit numbers (the API notes' example: 5529798706024415232); should the service ever send one as a
+ * JSON number, a JS number would round it (…232 → …000) and the node would then address another session.
+ * One pass over the text that knows where strings are, so a digit run inside a string is never touched.
+ */
+export function parseJsonKeepingBigIntegers(text: string): unknown {
+	if (!MAYBE_UNSAFE_INTEGER.test(text)) return JSON.parse(text);
+	return JSON.parse(quoteUnsafeIntegers(text));
+}
+
+function quoteUnsafeIntegers(text: string): string {
+	const pieces: string[] = [];
+	let copiedUpTo = 0;
+	let index = 0;
+	while (index < text.length) {
+		const char = text[index];
+		if (char === '"') index = endOfString(text, index);
+		else if (char === '-' || (char >= '0' && char <= '9')) {
+			const end = endOfNumber(text, index);
+			const token = text.slice(index, end);
+			if (/^-?\d+$/.test(token) && !Number.isSafeInteger(Number(token))) {
+				pieces.push(text.slice(copiedUpTo, index), `"${token}"`);
+				copiedUpTo = end;
+			}
+			index = end;
+		} else index++;
+	}
+	pieces.push(text.slice(copiedUpTo));
+	return pieces.join('');
+}
+
+/** The index after the string that opens at `start` (or the text's end, for JSON.parse to refuse). */
+function endOfString(text: string, start: number): number {
+	for (let from = start + 1; ; ) {
+		const quote = text.indexOf('"', from);
+		if (quote < 0) return text.length;
+		let backslashes = 0;
+		while (text[quote - 1 - backslashes] === '\\') backslashes++;
+		// An even run of backslashes escapes itself, not the quote.
+		if (backslashes % 2 === 0) return quote + 1;
+		from = quote + 1;
+	}
+}
+
+function endOfNumber(text: string, start: number): number {
+	let index = start + 1;
+	while (index < text.length && /[\d.eE+-]/.test(text[index])) index++;
+	return index;
+}
