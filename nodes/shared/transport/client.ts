@@ -5,7 +5,7 @@ import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
 import { uuid } from '../vendor';
 import type { NemoVideoAuth } from './auth';
 import { TokenKeeper } from './auth';
-import { readEnvelope } from './envelope';
+import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
 import type { HttpResponse } from './http';
@@ -231,7 +231,7 @@ export class NemoVideoClient {
 		}
 		if (text.trim() === '') return {};
 		try {
-			return JSON.parse(text) as unknown;
+			return parseJsonKeepingBigIntegers(text);
 		} catch {
 			return { unreadable: true };
 		}
@@ -307,8 +307,9 @@ export class NemoVideoClient {
 			json: { task_name: 'project', language: 'en' },
 			itemIndex,
 		});
+		// A string even when the service wrote a JSON number: readBody keeps long integers as their digits.
 		const sessionId = data.session_id;
-		if (typeof sessionId !== 'string' && typeof sessionId !== 'number') {
+		if (typeof sessionId !== 'string' && !(typeof sessionId === 'number' && Number.isSafeInteger(sessionId))) {
 			throw this.toError(
 				{ kind: 'badResponse', operation: 'POST /api/tasks/me/with-session/nemo_agent', serviceMessage: 'no session_id' },
 				undefined,
