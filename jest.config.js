@@ -12,5 +12,5 @@ module.exports = {
 	globalTeardown: '<rootDir>/test/harness/leak-check.ts',
 	testTimeout: 60000,
 	// n8n-core keeps timers and the HTTP keep-alive pool open after the last test; they hold no state worth waiting for.
-	forceExit: true,
+	forceExit: false,
 };
