@@ -2,10 +2,9 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { SessionState } from './session';
-import { readSessionState } from './session';
+import { describeStateChange, readSessionState } from './session';
 import { ConversationError, converse } from './sse';
 import type { EventCounts, StreamEnding } from './sse';
-import { describeTimelineChange } from './timeline';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
@@ -59,7 +58,7 @@ export function generateOptions(ctx: IExecuteFunctions, itemIndex: number, timeo
 	};
 }
 
-/** Reads the state until it differs from `before`, giving up after `reads` reads that show no change. */
+/** Reads the state until any part of it differs from `before`, giving up after `reads` reads that show no change. */
 async function recoverAfterDrop(
 	ctx: IExecuteFunctions,
 	client: NemoVideoClient,
@@ -71,7 +70,7 @@ async function recoverAfterDrop(
 	await sleepUnlessCancelled(options.recoveryFirstWaitMs, signal);
 	for (let read = 1; ; read++) {
 		const now = await readSessionState(client, sessionId, options.itemIndex);
-		if (describeTimelineChange(before.draft, now.draft).changed) return now;
+		if (describeStateChange(before, now).changed) return now;
 		if (read >= options.recoveryReads) return undefined;
 		await sleepUnlessCancelled(options.recoveryIntervalMs, signal);
 	}
@@ -124,14 +123,14 @@ export async function generate(
 		if (!after) {
 			throw new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
 				itemIndex,
-				description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session's timeline did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
+				description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session (timeline, canvas, media) did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
 			});
 		}
 	} else {
 		after = await readSessionState(client, sessionId, itemIndex);
 	}
 
-	const change = describeTimelineChange(before.draft, after.draft);
+	const change = describeStateChange(before, after);
 	return {
 		sessionId,
 		text: conversation.text,

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { decodeTimeline, isReadyToExport } from './timeline';
+import { decodeTimeline, describeTimelineChange, isReadyToExport } from './timeline';
 import type { Timeline } from './timeline';
 import type { NemoVideoClient } from './transport/client';
 
@@ -53,4 +53,61 @@ export async function readSessionState(
 	if (state.video_infos) result.videoInfos = state.video_infos as IDataObject[];
 	if (state.generated_media) result.generatedMedia = state.generated_media as IDataObject;
 	return result;
+}
+
+export interface StateChange {
+	changed: boolean;
+	summary: string;
+}
+
+function sameJson(before: unknown, after: unknown): boolean {
+	return JSON.stringify(before ?? null) === JSON.stringify(after ?? null);
+}
+
+/** `1080x1920 (9:16)`, read off the keys the canvas config is known to carry, or its JSON. */
+function describeCanvas(canvas: IDataObject | undefined): string {
+	if (!canvas) return 'none';
+	const size = typeof canvas.width === 'number' && typeof canvas.height === 'number' ? `${canvas.width}x${canvas.height}` : '';
+	const ratio = canvas.ratio ?? canvas.aspect_ratio ?? canvas.aspectRatio;
+	const words = [size, typeof ratio === 'string' ? `(${ratio})` : ''].filter(Boolean).join(' ');
+	return words || JSON.stringify(canvas).slice(0, 200);
+}
+
+function countOf(value: unknown): number {
+	if (Array.isArray(value)) return value.length;
+	return value && typeof value === 'object' ? Object.keys(value).length : 0;
+}
+
+/** The changes outside the draft, in words: the canvas (aspect ratio), the media files, the generated media. */
+function describeOtherChanges(before: SessionState, after: SessionState): string[] {
+	const changes: string[] = [];
+	if (!sameJson(before.canvasConfig, after.canvasConfig)) {
+		changes.push(`canvas ${describeCanvas(before.canvasConfig)} → ${describeCanvas(after.canvasConfig)}`);
+	}
+	if (!sameJson(before.videoInfos, after.videoInfos)) {
+		changes.push(`media files ${countOf(before.videoInfos)} → ${countOf(after.videoInfos)}`);
+	}
+	if (!sameJson(before.generatedMedia, after.generatedMedia)) {
+		changes.push(`generated media ${countOf(before.generatedMedia)} → ${countOf(after.generatedMedia)}`);
+	}
+	return changes;
+}
+
+/**
+ * What changed between two reads of a session. An edit can change any part of the state answer, not only the
+ * draft (the answer's fields: README, "NemoVideo Get State"): "make it 9:16" lives in `canvas_config`. Comparing
+ * the draft alone told the user a finished edit had not happened, and running it again charged twice.
+ */
+export function describeStateChange(before: SessionState, after: SessionState): StateChange {
+	const timeline = describeTimelineChange(before.draft, after.draft);
+	const others = describeOtherChanges(before, after);
+	if (!timeline.changed && others.length === 0) {
+		return { changed: false, summary: 'The session did not change: same timeline, canvas and media.' };
+	}
+	if (!timeline.changed) {
+		const text = others.join(', ');
+		return { changed: true, summary: `Session changed: ${text}. The timeline is the same: ${after.timeline.summary}` };
+	}
+	if (others.length === 0) return timeline;
+	return { changed: true, summary: `${timeline.summary} Also changed: ${others.join(', ')}.` };
 }
