@@ -29,8 +29,14 @@ export interface UploadedFile extends IDataObject {
 }
 
 const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
+/** Brands of AVIF (AV1 in HEIF), which the service does not accept; `mif1`/`msf1` are shared with HEIC. */
+const AVIF_BRANDS = new Set(['avif', 'avis']);
 const MOV_BRANDS = new Set(['qt  ']);
 const M4A_BRANDS = new Set(['M4A ', 'M4B ', 'M4P ']);
+/** Atoms a QuickTime file may begin with: files written before `ftyp` existed (QuickTime File Format, 2001). */
+const QUICKTIME_FIRST_ATOMS = new Set(['wide', 'mdat', 'moov', 'free', 'skip', 'pnot']);
+/** RIFF and its 64-bit forms (RF64: EBU Tech 3306; BW64: ITU-R BS.2088), which hold WAV files over 4 GB. */
+const RIFF_IDS = new Set(['RIFF', 'RF64', 'BW64']);
 
 /** The file's real type from its first bytes (at least 64 wanted), whatever its name says. */
 export function detectFileType(head: Buffer): AcceptedType | null {
@@ -38,30 +44,67 @@ export function detectFileType(head: Buffer): AcceptedType | null {
 	if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpg';
 	if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
 	if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
-	if (ascii(0, 4) === 'RIFF') {
-		const form = ascii(8, 12);
-		if (form === 'WEBP') return 'webp';
-		if (form === 'AVI ') return 'avi';
-		if (form === 'WAVE') return 'wav';
-		return null;
-	}
-	if (ascii(4, 8) === 'ftyp') {
-		const brand = ascii(8, 12);
-		if (HEIF_BRANDS.has(brand)) return 'heic';
-		if (MOV_BRANDS.has(brand)) return 'mov';
-		if (M4A_BRANDS.has(brand)) return 'm4a';
-		if (brand === 'avif' || brand === 'avis') return null;
-		return 'mp4';
-	}
+	if (RIFF_IDS.has(ascii(0, 4))) return riffType(ascii(8, 12));
+	if (ascii(4, 8) === 'ftyp') return isoBrandType(head);
+	if (startsWithQuickTimeAtom(head)) return 'mov';
 	if (head.length >= 4 && head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
 		return head.includes(Buffer.from('webm')) ? 'webm' : 'mkv';
 	}
 	if (ascii(0, 3) === 'ID3') return 'mp3';
-	if (head.length >= 2 && head[0] === 0xff) {
-		if ((head[1] & 0xf6) === 0xf0) return 'aac';
-		if ((head[1] & 0xe0) === 0xe0 && (head[1] & 0x06) !== 0) return 'mp3';
-	}
+	return mpegAudioType(head);
+}
+
+function riffType(form: string): AcceptedType | null {
+	if (form === 'WEBP') return 'webp';
+	if (form === 'AVI ') return 'avi';
+	if (form === 'WAVE') return 'wav';
 	return null;
+}
+
+/** ISO base media (ISO/IEC 14496-12): the major brand, and for the HEIF family the compatible brands too. */
+function isoBrandType(head: Buffer): AcceptedType | null {
+	const major = head.subarray(8, 12).toString('latin1');
+	const boxEnd = Math.min(head.readUInt32BE(0), head.length);
+	const compatible: string[] = [];
+	for (let offset = 16; offset + 4 <= boxEnd; offset += 4) compatible.push(head.subarray(offset, offset + 4).toString('latin1'));
+	// An AVIF written with the generic HEIF major brand `mif1` says what it is among its compatible brands.
+	if (AVIF_BRANDS.has(major) || (HEIF_BRANDS.has(major) && compatible.some((brand) => AVIF_BRANDS.has(brand)))) return null;
+	if (HEIF_BRANDS.has(major)) return 'heic';
+	if (MOV_BRANDS.has(major)) return 'mov';
+	if (M4A_BRANDS.has(major)) return 'm4a';
+	return 'mp4';
+}
+
+/**
+ * A known first atom whose size fits a file the service accepts (0 = to the end of the file, 1 = a 64-bit size
+ * follows). Text that happens to hold "free" at byte 4 has printable bytes as its size: over 500 MB, so refused.
+ */
+function startsWithQuickTimeAtom(head: Buffer): boolean {
+	if (head.length < 8 || !QUICKTIME_FIRST_ATOMS.has(head.subarray(4, 8).toString('latin1'))) return false;
+	const size = head.readUInt32BE(0);
+	if (size === 0) return true;
+	if (size === 1) return head.length >= 16 && fitsAcceptedSize(Number(head.readBigUInt64BE(8)), 16);
+	return fitsAcceptedSize(size, 8);
+}
+
+function fitsAcceptedSize(size: number, header: number): boolean {
+	return size >= header && size <= MAX_FILE_BYTES;
+}
+
+/**
+ * An ADTS AAC frame, or an MPEG audio Layer III frame (an MP3 without ID3 tag) whose header fields are all valid:
+ * a UTF-16 byte order mark (FF FE) has the sync bits but reads as Layer I, so it is not taken for MP3.
+ */
+function mpegAudioType(head: Buffer): AcceptedType | null {
+	if (head.length < 4 || head[0] !== 0xff) return null;
+	if ((head[1] & 0xf6) === 0xf0) return 'aac';
+	const version = (head[1] >> 3) & 0x03;
+	const layer = (head[1] >> 1) & 0x03;
+	const bitrate = head[2] >> 4;
+	const sampleRate = (head[2] >> 2) & 0x03;
+	const emphasis = head[3] & 0x03;
+	const layerThree = (head[1] & 0xe0) === 0xe0 && version !== 0x01 && layer === 0x01;
+	return layerThree && bitrate !== 0x0f && sampleRate !== 0x03 && emphasis !== 0x02 ? 'mp3' : null;
 }
 
 async function readHead(stream: Readable, bytes = 64): Promise<Buffer> {
@@ -258,16 +301,55 @@ export async function uploadUrls(
 	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
 }
 
-/** A comma or newline list of http(s) URLs; anything else fails the item, naming the entry. */
+/**
+ * A comma between two URLs: followed by optional spaces and a scheme (`https://`; any scheme, so that an
+ * `ftp://` entry is refused by name rather than glued to the URL before it). A comma inside a URL (Cloudinary's
+ * `w_300,h_200`, a query string) is not followed by a scheme and stays part of its URL.
+ */
+const COMMA_BEFORE_URL = /,(?=\s*[a-z][a-z\d+.-]*:\/\/)/i;
+
+/**
+ * The `urls` parameter as entries: an array from an expression, a JSON array as text, or a newline list whose
+ * lines may hold several URLs separated by commas (interface.md: "comma or newline list").
+ */
+function urlEntries(ctx: IExecuteFunctions, itemIndex: number, raw: unknown): string[] {
+	if (Array.isArray(raw)) return raw.map((entry) => String(entry));
+	const text = String(raw ?? '').trim();
+	if (text.startsWith('[')) return jsonArrayEntries(ctx, itemIndex, text);
+	return text
+		.split(/\r?\n/)
+		.flatMap((line) => line.split(COMMA_BEFORE_URL))
+		.map((entry) => entry.trim().replace(/^,+|,+$/g, ''));
+}
+
+/** No URL starts with `[`: such a value is meant as a JSON array, and a broken one is said so. */
+function jsonArrayEntries(ctx: IExecuteFunctions, itemIndex: number, text: string): string[] {
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		parsed = undefined;
+	}
+	if (!Array.isArray(parsed)) {
+		throw new NodeOperationError(ctx.getNode(), '"URLs" starts with "[" but is not a JSON array', {
+			itemIndex,
+			description: 'Write the URLs as a JSON array of strings (["https://…", "https://…"]), or one URL per line.',
+		});
+	}
+	return parsed.map((entry) => String(entry));
+}
+
+/** A list of http(s) URLs; anything else fails the item, naming the entry. */
 export function parseUrlList(ctx: IExecuteFunctions, itemIndex: number): string[] {
-	const raw = ctx.getNodeParameter('urls', itemIndex, '') as string | string[];
-	const entries = (Array.isArray(raw) ? raw : String(raw).split(/[\n,]/))
-		.map((entry) => String(entry).trim())
+	const raw = ctx.getNodeParameter('urls', itemIndex, '') as unknown;
+	const entries = urlEntries(ctx, itemIndex, raw)
+		.map((entry) => entry.trim())
 		.filter(Boolean);
 	if (entries.length === 0) {
 		throw new NodeOperationError(ctx.getNode(), '"URLs" is empty', {
 			itemIndex,
-			description: 'Give one or more http(s) URLs of photos or videos, separated by commas or new lines.',
+			description:
+				'Give one or more http(s) URLs of photos or videos: one per line (safest: a URL may contain commas), separated by commas, or as a JSON array.',
 		});
 	}
 	for (const entry of entries) {
@@ -280,7 +362,7 @@ export function parseUrlList(ctx: IExecuteFunctions, itemIndex: number): string[
 		if (protocol !== 'http:' && protocol !== 'https:') {
 			throw new NodeOperationError(ctx.getNode(), `"${entry}" is not an http(s) URL`, {
 				itemIndex,
-				description: 'Each entry of "URLs" must start with https:// or http://.',
+				description: 'Each entry of "URLs" must start with https:// or http://. Put one URL per line if a URL contains commas.',
 			});
 		}
 	}
