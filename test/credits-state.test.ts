@@ -170,7 +170,7 @@ describe('NemoVideo Get State', () => {
 
 		const result = await run({ credentialId: 'own', nodes: [{ type: 'nemoVideoGetState', parameters: { sessionId } }] });
 		expect(result.error).toBeUndefined();
-		const json = result.output()[0].json as Record<string, any>;
+		const json = result.output()[0].json as Record<string, unknown>;
 		expect(json.sessionId).toBe(sessionId);
 		expect(typeof json.sessionId).toBe('string');
 		expect(json.draft).toEqual(JSON.parse(JSON.stringify(serverDraft)));
