@@ -6,6 +6,7 @@
 import { NemoVideoCredits } from '../nodes/NemoVideoCredits/NemoVideoCredits.node';
 import { NemoVideoGetState } from '../nodes/NemoVideoGetState/NemoVideoGetState.node';
 import { decodeTimeline, isReadyToExport } from '../nodes/shared/timeline';
+import type { Timeline } from '../nodes/shared/timeline';
 import { NemoVideoEmulator } from './emulator';
 import { Harness } from './harness';
 import type { WorkflowRun } from './harness';
@@ -170,7 +171,7 @@ describe('NemoVideo Get State', () => {
 
 		const result = await run({ credentialId: 'own', nodes: [{ type: 'nemoVideoGetState', parameters: { sessionId } }] });
 		expect(result.error).toBeUndefined();
-		const json = result.output()[0].json as Record<string, unknown>;
+		const json = result.output()[0].json as Record<string, unknown> & { timeline: Timeline };
 		expect(json.sessionId).toBe(sessionId);
 		expect(typeof json.sessionId).toBe('string');
 		expect(json.draft).toEqual(JSON.parse(JSON.stringify(serverDraft)));
@@ -179,13 +180,13 @@ describe('NemoVideo Get State', () => {
 		expect(json.timeline.durationSeconds).toBe(7.5);
 		expect(json.timeline.title).toBe('Beach Day');
 		expect(
-			json.timeline.tracks.map((track: Record<string, unknown>) => [track.type, track.typeCode, track.segmentCount, track.durationSeconds]),
+			json.timeline.tracks.map((track) => [track.type, track.typeCode, track.segmentCount, track.durationSeconds]),
 		).toEqual([
 			['video', 0, 2, 7.5],
 			['audio', 1, 1, 7.5],
 			['text', 7, 1, 3],
 		]);
-		expect(json.timeline.tracks[0].segments.map((segment: Record<string, unknown>) => segment.durationSeconds)).toEqual([3.75, 3.75]);
+		expect(json.timeline.tracks[0].segments.map((segment) => segment.durationSeconds)).toEqual([3.75, 3.75]);
 		expect(json.timeline.tracks[2].segments[0].metadata).toEqual({ text: 'Beach Day' });
 		expect(json.timeline.summary).toMatch(/^7\.5 s timeline "Beach Day" with video: 2 segments, 7\.5 s; audio: 1 segment, 7\.5 s; text: 1 segment, 3 s\.$/);
 		expect(json.canvasConfig).toEqual({ width: 1920, height: 1080, ratio: '16:9' });
