@@ -4,7 +4,9 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 import { APP_NAME } from './constants';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
+import type { HttpResponse } from './transport/http';
 import { createParser } from './vendor';
+import type { EventSourceMessage } from './vendor';
 
 export interface EventCounts extends IDataObject {
 	text: number;
@@ -48,81 +50,372 @@ export class ConversationError extends Error {
 const MAX_TEXT_CHARS = 200_000;
 /** An event, or a line still being read, larger than this ends the stream as broken. */
 const MAX_EVENT_BYTES = 4 * 1024 * 1024;
+/** Longest service error text kept for the node's error message. */
+const MAX_ERROR_CHARS = 1000;
+/** Between two whole messages of the agent in `text`. */
+const MESSAGE_SEPARATOR = '\n\n';
 
 /** The parts of one event, read off either documented shape. */
-interface EventParts {
+export interface EventParts {
 	texts: string[];
+	/** The texts are a streamed piece of the message being said: they join it as they are. */
 	partial: boolean;
+	/** The event closes the message being said: the next text starts a new message. */
+	endsMessage: boolean;
 	toolCalls: number;
 	toolResults: number;
 	heartbeat: boolean;
+	/** An empty `data:`: the connection is alive, nothing more. */
+	keepAlive: boolean;
 	error?: string;
 }
 
-export function readEvent(data: unknown): EventParts {
-	const parts: EventParts = { texts: [], partial: false, toolCalls: 0, toolResults: 0, heartbeat: false };
-	if (!data || typeof data !== 'object') return parts;
-	const event = data as IDataObject;
-	// NemoVideo's own shape: {type: text|tool_call|tool_result|heartbeat|error, ...}
+function noParts(): EventParts {
+	return { texts: [], partial: false, endsMessage: false, toolCalls: 0, toolResults: 0, heartbeat: false, keepAlive: false };
+}
+
+/**
+ * NemoVideo's own shape: `{type: text|tool_call|tool_result|heartbeat|error, …}` (README, "NemoVideo Generate").
+ * Where one message ends is not documented for this shape: consecutive `text` events are read as the streamed
+ * pieces of one message, and a tool call or result between two texts separates two messages (the agent speaks,
+ * works, then speaks again). Heartbeats say nothing about messages.
+ */
+function readNemoVideoEvent(event: IDataObject): EventParts | undefined {
+	const parts = noParts();
 	switch (event.type) {
 		case 'text':
 			if (typeof event.content === 'string') parts.texts.push(event.content);
 			else if (typeof event.text === 'string') parts.texts.push(event.text);
+			parts.partial = true;
 			return parts;
 		case 'tool_call':
-			parts.toolCalls++;
-			return parts;
+			return { ...parts, toolCalls: 1, endsMessage: true };
 		case 'tool_result':
-			parts.toolResults++;
-			return parts;
+			return { ...parts, toolResults: 1, endsMessage: true };
 		case 'heartbeat':
-			parts.heartbeat = true;
-			return parts;
+			return { ...parts, heartbeat: true };
 		case 'error':
-			parts.error = String(event.message ?? event.content ?? event.error ?? 'unknown error');
-			return parts;
+			return { ...parts, error: String(event.message ?? event.content ?? event.error ?? 'unknown error') };
 	}
-	// ADK's shape: {content:{role, parts:[{text}|{functionCall}|{functionResponse}]}, partial, errorCode, ...}
-	if (typeof event.error === 'string' || (event.error && typeof event.error === 'object')) {
-		parts.error = typeof event.error === 'string' ? event.error : JSON.stringify(event.error);
-		return parts;
-	}
+	return undefined;
+}
+
+function readAdkError(event: IDataObject): string | undefined {
+	if (typeof event.error === 'string') return event.error;
+	if (event.error && typeof event.error === 'object') return JSON.stringify(event.error);
 	if (event.errorCode !== undefined || event.errorMessage !== undefined) {
-		parts.error = `${String(event.errorMessage ?? 'error')}${event.errorCode !== undefined ? ` (${String(event.errorCode)})` : ''}`;
-		return parts;
+		const code = event.errorCode !== undefined ? ` (${String(event.errorCode)})` : '';
+		return `${String(event.errorMessage ?? 'error')}${code}`;
 	}
+	return undefined;
+}
+
+function isAdkEvent(event: IDataObject): boolean {
+	return ['content', 'partial', 'turnComplete', 'author', 'invocationId'].some((key) => key in event);
+}
+
+/**
+ * ADK's shape: `{content:{role, parts:[{text}|{functionCall}|{functionResponse}]}, partial, turnComplete, …}`.
+ * ADK streams a message as `partial` events and then sends it whole in one non-partial event; so a non-partial
+ * event, or `turnComplete`, ends the message. Tool results come back with role `user` (ADK puts the function's
+ * answer in the user's turn): they are counted, and no text is ever taken from a user-role event.
+ */
+function readAdkEvent(event: IDataObject): EventParts {
+	const parts = noParts();
+	parts.partial = event.partial === true;
+	parts.endsMessage = isAdkEvent(event) && (!parts.partial || event.turnComplete === true);
 	const content = event.content as IDataObject | undefined;
-	if (content && typeof content === 'object' && Array.isArray(content.parts)) {
-		if (content.role === 'user') return parts;
-		parts.partial = event.partial === true;
-		for (const part of content.parts as IDataObject[]) {
-			if (typeof part?.text === 'string' && part.thought !== true) parts.texts.push(part.text);
-			if (part?.functionCall) parts.toolCalls++;
-			if (part?.functionResponse) parts.toolResults++;
-		}
+	if (!content || typeof content !== 'object' || !Array.isArray(content.parts)) return parts;
+	const fromModel = content.role !== 'user';
+	for (const part of content.parts as IDataObject[]) {
+		if (fromModel && typeof part?.text === 'string' && part.thought !== true) parts.texts.push(part.text);
+		if (part?.functionCall) parts.toolCalls++;
+		if (part?.functionResponse) parts.toolResults++;
 	}
 	return parts;
 }
 
+/** One JSON event of either documented shape. */
+export function readEvent(data: unknown): EventParts {
+	if (!data || typeof data !== 'object' || Array.isArray(data)) return noParts();
+	const event = data as IDataObject;
+	const own = readNemoVideoEvent(event);
+	if (own) return own;
+	const error = readAdkError(event);
+	if (error !== undefined) return { ...noParts(), error };
+	return readAdkEvent(event);
+}
+
+function parsed(text: string): { ok: true; value: unknown } | { ok: false } {
+	try {
+		return { ok: true, value: JSON.parse(text) as unknown };
+	} catch {
+		return { ok: false };
+	}
+}
+
+/** The text of an SSE `error` event: its data as plain text, or the message inside it when it is JSON. */
+function readErrorEvent(data: string): EventParts {
+	const json = parsed(data);
+	let text = data.trim();
+	if (json.ok && typeof json.value === 'string') text = json.value;
+	else if (json.ok && json.value && typeof json.value === 'object') {
+		const body = json.value as IDataObject;
+		const inside = readEvent(body).error ?? body.message ?? body.detail;
+		text = typeof inside === 'string' ? inside : data.trim();
+	}
+	return { ...noParts(), error: (text || 'the service sent an error event with no message').slice(0, MAX_ERROR_CHARS) };
+}
+
+function readDataLine(line: string): EventParts {
+	if (line.trim() === '') return { ...noParts(), keepAlive: true };
+	const json = parsed(line);
+	return json.ok ? readEvent(json.value) : noParts();
+}
+
 /**
- * Collects what the service says. ADK streams a reply as `partial` chunks and then repeats it whole in a final
- * event; the final one replaces the chunks so the reply is not doubled.
+ * One SSE message as the service frames it. Its events are `data: <json>` lines (README, "NemoVideo Generate"):
+ * a message is normally one JSON value (possibly over several `data:` lines); when the service leaves out the
+ * blank lines between events, the parser hands over many lines at once, and each line is then its own event.
+ * An `event: error` is an in-stream error whatever its data, JSON or plain text.
  */
-class TextCollector {
-	private done = '';
+export function readMessage(message: Pick<EventSourceMessage, 'event' | 'data'>): EventParts[] {
+	if (message.event === 'error') return [readErrorEvent(message.data)];
+	if (message.data.trim() === '') return [{ ...noParts(), keepAlive: true }];
+	const whole = parsed(message.data);
+	if (whole.ok) return [readEvent(whole.value)];
+	return message.data.split('\n').map(readDataLine);
+}
 
-	private pending = '';
+/**
+ * The SSE framing, ended properly. The service ends an answer by closing the stream (no done event), and
+ * eventsource-parser only delivers an event at a blank line, so the last event of a stream that closed without
+ * one would be lost. `finish` feeds two line ends: the first ends a half-read line, the second delivers the
+ * event still pending. On a stream that ended with its blank line nothing is pending and nothing is delivered
+ * twice (the parser only dispatches an event it has read a `data:` line for). In 3.1.1,
+ * `reset({consume: true})` parses the half line but drops the pending event, so it is not used.
+ */
+export class SseReader {
+	private readonly parser: ReturnType<typeof createParser>;
 
-	add(text: string, partial: boolean) {
-		if (partial) this.pending += text;
-		else {
-			this.done += text;
-			this.pending = '';
+	private finished = false;
+
+	constructor(handlers: { onMessage: (message: EventSourceMessage) => void; onComment?: (comment: string) => void }) {
+		this.parser = createParser({ onEvent: handlers.onMessage, onComment: handlers.onComment });
+	}
+
+	feed(text: string): void {
+		if (this.finished) throw new Error('SseReader: the stream is finished, no more text can be read');
+		this.parser.feed(text);
+	}
+
+	finish(): void {
+		if (this.finished) return;
+		this.parser.feed('\n\n');
+		this.finished = true;
+	}
+}
+
+/**
+ * What the service says, message by message. The streamed pieces of one message join as they are; ADK's final,
+ * whole copy of a message replaces its pieces (so it is not doubled); whole messages are kept apart by a blank
+ * line (they used to run together: "…smooth transitions.Your slideshow is ready…").
+ */
+export class TextCollector {
+	private readonly messages: string[] = [];
+
+	private current = '';
+
+	private kept = 0;
+
+	add(parts: Pick<EventParts, 'texts' | 'partial' | 'endsMessage'>): void {
+		if (parts.texts.length) {
+			const text = parts.texts.join('');
+			this.current = (parts.partial ? this.current + text : text).slice(0, MAX_TEXT_CHARS);
 		}
+		if (parts.endsMessage) this.endMessage();
+	}
+
+	private endMessage(): void {
+		const message = this.current.trim();
+		this.current = '';
+		if (!message || this.kept >= MAX_TEXT_CHARS) return;
+		this.messages.push(message);
+		this.kept += message.length;
 	}
 
 	get text(): string {
-		return (this.done + this.pending).slice(0, MAX_TEXT_CHARS).trim();
+		return [...this.messages, this.current.trim()].filter(Boolean).join(MESSAGE_SEPARATOR).slice(0, MAX_TEXT_CHARS);
+	}
+}
+
+/** The conversation's time bounds: the whole-answer deadline, the heartbeats-only watchdog, progress reports. */
+class TimeBounds {
+	readonly controller = new AbortController();
+
+	reason?: ConversationError;
+
+	private readonly started = Date.now();
+
+	private lastProgress = this.started;
+
+	private lastStillWorking = this.started;
+
+	private readonly deadline: ReturnType<typeof setTimeout>;
+
+	private readonly watchdog: ReturnType<typeof setInterval>;
+
+	constructor(private readonly options: ConversationOptions) {
+		const minutes = Math.round((options.timeoutMs / 60_000) * 10) / 10;
+		this.deadline = setTimeout(
+			() => this.stop(new ConversationError('timeout', `no end of the answer within ${minutes} minutes`)),
+			options.timeoutMs,
+		);
+		this.watchdog = setInterval(() => this.check(), Math.max(50, Math.min(1000, options.heartbeatOnlyTimeoutMs / 4)));
+	}
+
+	get signal(): AbortSignal {
+		return this.controller.signal;
+	}
+
+	stop(error: ConversationError): void {
+		this.reason ??= error;
+		this.controller.abort(error);
+	}
+
+	progressed(): void {
+		this.lastProgress = Date.now();
+	}
+
+	clear(): void {
+		clearTimeout(this.deadline);
+		clearInterval(this.watchdog);
+	}
+
+	private check(): void {
+		const now = Date.now();
+		const { heartbeatOnlyTimeoutMs, onStillWorking, stillWorkingEveryMs } = this.options;
+		if (now - this.lastProgress > heartbeatOnlyTimeoutMs) {
+			this.stop(new ConversationError('heartbeatOnly', `only heartbeats for ${Math.round(heartbeatOnlyTimeoutMs / 1000)} s`));
+		}
+		if (onStillWorking && now - this.lastStillWorking >= (stillWorkingEveryMs ?? 120_000)) {
+			this.lastStillWorking = now;
+			onStillWorking(now - this.started);
+		}
+	}
+}
+
+/** What the events of one answer add up to: the counts, the text, and the in-stream error that ends it. */
+class AnswerTally {
+	readonly events: EventCounts = { text: 0, toolCalls: 0, toolResults: 0, heartbeats: 0, keepAlives: 0, other: 0 };
+
+	readonly collector = new TextCollector();
+
+	constructor(private readonly bounds: TimeBounds) {}
+
+	take(message: EventSourceMessage): void {
+		for (const parts of readMessage(message)) {
+			if (this.bounds.reason) return;
+			this.count(parts);
+		}
+	}
+
+	keepAlive(): void {
+		this.events.keepAlives++;
+	}
+
+	private count(parts: EventParts): void {
+		const { events } = this;
+		if (parts.error !== undefined) {
+			this.bounds.stop(new ConversationError('inStream', parts.error));
+			return;
+		}
+		if (parts.keepAlive) events.keepAlives++;
+		else if (parts.heartbeat) events.heartbeats++;
+		else {
+			if (parts.texts.length) events.text++;
+			events.toolCalls += parts.toolCalls;
+			events.toolResults += parts.toolResults;
+			if (parts.texts.length || parts.toolCalls || parts.toolResults) this.bounds.progressed();
+			else events.other++;
+		}
+		this.collector.add(parts);
+	}
+}
+
+/**
+ * Sends the message. Undefined when the connection broke before the answer began: the message may have been
+ * taken, so it is handled like a drop (read the state), never sent again.
+ */
+async function openStream(
+	client: NemoVideoClient,
+	sessionId: string,
+	prompt: string,
+	itemIndex: number,
+	bounds: TimeBounds,
+): Promise<HttpResponse | undefined> {
+	try {
+		const { response } = await client.open({
+			method: 'POST',
+			path: '/run_sse',
+			accept: 'text/event-stream',
+			json: {
+				app_name: APP_NAME,
+				user_id: 'me',
+				session_id: sessionId,
+				new_message: { role: 'user', parts: [{ text: prompt }] },
+			},
+			idempotent: false,
+			itemIndex,
+			headersTimeoutMs: 120_000,
+			bodyTimeoutMs: 0,
+			signal: bounds.signal,
+		});
+		return response;
+	} catch (error) {
+		if (!bounds.reason && (isNemoVideoError(error, 'network') || isNemoVideoError(error, 'timeout'))) return undefined;
+		throw asNodeError(client.node, error, itemIndex);
+	}
+}
+
+/** Reads the answer to its end, or until a bound stops it (then `bounds.reason` says why). */
+async function readStream(
+	client: NemoVideoClient,
+	response: HttpResponse,
+	bounds: TimeBounds,
+	tally: AnswerTally,
+	itemIndex: number,
+): Promise<StreamEnding> {
+	let eventBytes = 0;
+	const reader = new SseReader({
+		onMessage(message) {
+			eventBytes = 0;
+			tally.take(message);
+		},
+		onComment: () => tally.keepAlive(),
+	});
+	const decoder = new TextDecoder();
+	try {
+		for await (const chunk of response.body) {
+			const text = decoder.decode(chunk as Buffer, { stream: true });
+			eventBytes += text.length;
+			if (eventBytes > MAX_EVENT_BYTES) {
+				bounds.stop(new ConversationError('oversized', `an event larger than ${MAX_EVENT_BYTES / 1024 / 1024} MB`));
+				return 'completed';
+			}
+			reader.feed(text);
+			if (bounds.reason) return 'completed';
+		}
+		// The service closed the stream: that is how an answer ends. What the parser still holds is its last event.
+		reader.feed(decoder.decode());
+		reader.finish();
+		return 'completed';
+	} catch (error) {
+		if (!bounds.reason && !client.cancelSignal?.aborted) return 'dropped';
+		if (!bounds.reason) throw asNodeError(client.node, error, itemIndex);
+		return 'completed';
+	} finally {
+		response.body.destroy();
 	}
 }
 
@@ -136,128 +429,17 @@ export async function converse(
 	prompt: string,
 	options: ConversationOptions,
 ): Promise<ConversationResult> {
-	const events: EventCounts = { text: 0, toolCalls: 0, toolResults: 0, heartbeats: 0, keepAlives: 0, other: 0 };
-	const collector = new TextCollector();
-	const bounds = new AbortController();
-	let stopReason: ConversationError | undefined;
-	const stop = (error: ConversationError) => {
-		stopReason ??= error;
-		bounds.abort(error);
-	};
-
-	const started = Date.now();
-	let lastProgress = started;
-	let lastStillWorking = started;
-	const deadline = setTimeout(
-		() => stop(new ConversationError('timeout', `no end of the answer within ${Math.round(options.timeoutMs / 60_000 * 10) / 10} minutes`)),
-		options.timeoutMs,
-	);
-	const watchdog = setInterval(
-		() => {
-			const now = Date.now();
-			if (now - lastProgress > options.heartbeatOnlyTimeoutMs) {
-				stop(new ConversationError('heartbeatOnly', `only heartbeats for ${Math.round(options.heartbeatOnlyTimeoutMs / 1000)} s`));
-			}
-			if (options.onStillWorking && now - lastStillWorking >= (options.stillWorkingEveryMs ?? 120_000)) {
-				lastStillWorking = now;
-				options.onStillWorking(now - started);
-			}
-		},
-		Math.max(50, Math.min(1000, options.heartbeatOnlyTimeoutMs / 4)),
-	);
-
-	let eventBytes = 0;
-	const parser = createParser({
-		onEvent(message) {
-			eventBytes = 0;
-			if (message.data.trim() === '') {
-				events.keepAlives++;
-				return;
-			}
-			let data: unknown;
-			try {
-				data = JSON.parse(message.data);
-			} catch {
-				events.other++;
-				return;
-			}
-			const parts = readEvent(data);
-			if (parts.error !== undefined) {
-				stop(new ConversationError('inStream', parts.error));
-				return;
-			}
-			if (parts.heartbeat) {
-				events.heartbeats++;
-				return;
-			}
-			if (parts.texts.length) {
-				events.text++;
-				for (const text of parts.texts) collector.add(text, parts.partial);
-			}
-			events.toolCalls += parts.toolCalls;
-			events.toolResults += parts.toolResults;
-			if (parts.texts.length || parts.toolCalls || parts.toolResults) lastProgress = Date.now();
-			else events.other++;
-		},
-		onComment() {
-			events.keepAlives++;
-		},
-	});
-
-	let ending: StreamEnding = 'completed';
+	const bounds = new TimeBounds(options);
+	const tally = new AnswerTally(bounds);
+	let ending: StreamEnding = 'dropped';
 	try {
-		const opened = await client
-			.open({
-			method: 'POST',
-			path: '/run_sse',
-			accept: 'text/event-stream',
-			json: {
-				app_name: APP_NAME,
-				user_id: 'me',
-				session_id: sessionId,
-				new_message: { role: 'user', parts: [{ text: prompt }] },
-			},
-			idempotent: false,
-			itemIndex: options.itemIndex,
-			headersTimeoutMs: 120_000,
-			bodyTimeoutMs: 0,
-			signal: bounds.signal,
-			})
-			.catch((error: unknown) => {
-				// The connection broke before the answer began: the message may have been taken, so it is
-				// handled like a drop (read the state), never sent again.
-				if (!stopReason && (isNemoVideoError(error, 'network') || isNemoVideoError(error, 'timeout'))) return undefined;
-				throw error;
-			});
-		if (!opened) {
-			ending = 'dropped';
-			return { text: '', events, ending };
-		}
-		const { response } = opened;
-		const decoder = new TextDecoder();
-		try {
-			for await (const chunk of response.body) {
-				const text = decoder.decode(chunk as Buffer, { stream: true });
-				eventBytes += text.length;
-				if (eventBytes > MAX_EVENT_BYTES) {
-					stop(new ConversationError('oversized', `an event larger than ${MAX_EVENT_BYTES / 1024 / 1024} MB`));
-					break;
-				}
-				parser.feed(text);
-				if (stopReason) break;
-			}
-		} catch (error) {
-			if (!stopReason && !client.cancelSignal?.aborted) ending = 'dropped';
-			else if (!stopReason) throw asNodeError(client.node, error, options.itemIndex);
-		} finally {
-			response.body.destroy();
-		}
+		const response = await openStream(client, sessionId, prompt, options.itemIndex, bounds);
+		if (response) ending = await readStream(client, response, bounds, tally, options.itemIndex);
 	} catch (error) {
-		if (!stopReason) throw asNodeError(client.node, error, options.itemIndex);
+		if (!bounds.reason) throw asNodeError(client.node, error, options.itemIndex);
 	} finally {
-		clearTimeout(deadline);
-		clearInterval(watchdog);
+		bounds.clear();
 	}
-	if (stopReason) throw stopReason;
-	return { text: collector.text, events, ending };
+	if (bounds.reason) throw bounds.reason;
+	return { text: tally.collector.text, events: tally.events, ending };
 }
