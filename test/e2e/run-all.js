@@ -9,6 +9,7 @@ const { spawnSync } = require('node:child_process');
 const SUITES = [
   { name: 'smoke', args: ['smoke.js'] },
   { name: 'examples', args: ['examples.js'] },
+  { name: 'mcp', args: ['mcp.js'] },
   { name: 'screenshots', args: ['screenshots.js'] },
   { name: 'queue', args: ['queue/run.js'] },
 ];

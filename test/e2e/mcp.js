@@ -1,0 +1,327 @@
+#!/usr/bin/env node
+'use strict';
+// The NemoVideo nodes as AI tools in real n8n 2.41.1, driven by the official MCP SDK client over the MCP Server
+// Trigger of examples/04-mcp-server.json (a test copy: its credentials on the emulator and a local bearer token,
+// Export & Wait's tool bound fixed low), against the emulator rendering real H.264 (ffmpeg):
+// the tool list (descriptions, input schemas); Photo to Video from 5 photo URLs in one call and the returned URL
+// fetched and probed; a render longer than the tool bound answered with its status in time, then fetched by
+// renderId without a second render; Credits; the error texts (no credits, unknown session); every tool output's
+// size; examples 4 and 5 as shipped imported and their nodes recognised by n8n. No LLM runs here: the client
+// calls the tools with the arguments an agent would give.
+//   node test/e2e/mcp.js   (NEMOVIDEO_E2E_BUILD=1 builds first; NEMOVIDEO_E2E_VERBOSE=1 streams n8n's output)
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { ensureN8n } = require('./lib/install');
+const { N8nInstance, packRepo, packageLoadErrors, missingPackageFiles, PACKAGE_NAME } = require('./lib/n8n');
+const { startEmulator } = require('./lib/emulator');
+const { runTests, assert } = require('./lib/runner');
+const { loadExample, SAMPLE_PHOTOS } = require('./lib/examples');
+const { probeVideo } = require('./lib/ffprobe');
+const { MCP_EXAMPLE, AGENT_EXAMPLE, waitForMcpEndpoint, connectMcp, firstItem, servePhotos, mcpTestCopy, knownNodeTypes, unknownNodes } = require('./lib/mcp');
+
+const OWN_TOKEN = 'nmv_usr_own_e2e_mcp';
+const MCP_BEARER = 'e2e-mcp-bearer-7f3a9c';
+const CREDITS = 10000;
+/** Export & Wait's tool bound in the test copy, and a render that takes longer than it but less than twice it. */
+const TOOL_BOUND_SECONDS = 10;
+const LONG_RENDER_MS = 16000;
+/** Time n8n may add around a node's own bound (execution set-up, the MCP round trip). */
+const BOUND_SLACK_MS = 4000;
+/** The tool-mode output goal of issue 12 for Photo to Video and Export, 5 photos. */
+const COMPACT_BYTES = 2048;
+const TOOLS = {
+  photoToVideo: 'NemoVideo_Photo_to_Video',
+  upload: 'NemoVideo_Upload',
+  generate: 'NemoVideo_Generate',
+  getState: 'NemoVideo_Get_State',
+  exportWait: 'NemoVideo_Export_Wait',
+  credits: 'NemoVideo_Credits',
+};
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nemovideo-e2e-mcp-'));
+process.once('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+let n8n;
+let emu;
+let photos;
+let mcp;
+let mcpUrl;
+let tools = [];
+const sizes = []; // { tool, what, bytes, ms }
+
+function record(tool, what, r) {
+  sizes.push({ tool, what, bytes: r.bytes, ms: r.ms });
+  console.log(`     ${tool} (${what}): ${r.bytes} bytes in ${(r.ms / 1000).toFixed(1)} s${r.isError ? ' [isError]' : ''}`);
+}
+
+/** The item a tool call answered, or a failure that shows what n8n said instead. */
+function itemOf(r, tool) {
+  const item = firstItem(r.json);
+  assert(!r.isError && item && typeof item === 'object', `${tool} did not answer an item (isError ${r.isError}): ${r.text.slice(0, 1500)}`);
+  return item;
+}
+
+async function lastSeq() {
+  return Math.max(0, ...(await emu.admin.requests()).map((request) => request.seq));
+}
+
+/** Downloads a video URL the way an agent's user would (no token) and probes it. */
+async function fetchVideo(url, name) {
+  assert(/^https?:\/\//.test(url || ''), `not a video URL: ${url}`);
+  const res = await fetch(url, { signal: AbortSignal.timeout(60000) });
+  assert(res.status === 200, `GET ${url} -> HTTP ${res.status}`);
+  const file = path.join(work, name);
+  fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  const info = probeVideo(file);
+  console.log(`     ${url} -> ${info.codec} ${info.width}x${info.height}, ${info.durationSeconds.toFixed(2)} s, ${info.bytes} bytes`);
+  assert(info.codec === 'h264', `codec ${info.codec}, expected h264`);
+  return info;
+}
+
+/** The $fromAI arguments of a node as the example writes them: { key: { description, type } }. */
+function fromAiArguments(node) {
+  const args = {};
+  const re = /\$fromAI\('([^']*)', '([^']*)', '([^']*)'\)/g;
+  for (const m of JSON.stringify(node.parameters).matchAll(re)) args[m[1]] = { description: m[2], type: m[3] };
+  return args;
+}
+
+function tokenFree(text, where) {
+  for (const secret of [OWN_TOKEN, MCP_BEARER]) assert(!text.includes(secret), `${where} contains a token`);
+}
+
+function printSizes() {
+  if (!sizes.length) return;
+  console.log('     tool output sizes (the MCP text block, UTF-8 bytes; 5 photos):');
+  console.log('     | tool | call | bytes | time |');
+  console.log('     |---|---|---:|---:|');
+  for (const s of sizes) console.log(`     | ${s.tool} | ${s.what} | ${s.bytes} | ${(s.ms / 1000).toFixed(1)} s |`);
+  console.log(`MCP_SIZES ${JSON.stringify(sizes)}`);
+}
+
+runTests(
+  'real n8n: the NemoVideo tools over the MCP Server Trigger (example 4), official MCP SDK client',
+  [
+    {
+      name: 'set up: n8n with the packed package, the emulator with ffmpeg, example 4 published, the MCP endpoint answering',
+      fn: async () => {
+        const missing = missingPackageFiles();
+        assert(!missing.length, `not built (run npm run build): ${missing.join(', ')}`);
+        const [install, tarball] = await Promise.all([ensureN8n(), process.env.NEMOVIDEO_E2E_TARBALL || packRepo({ build: process.env.NEMOVIDEO_E2E_BUILD === '1' })]);
+        n8n = await N8nInstance.create({ install });
+        await n8n.installPackage(tarball);
+        emu = await startEmulator({ ffmpeg: true, renderMs: 1000 });
+        await emu.admin.addToken({ token: OWN_TOKEN, credits: CREDITS, anonymous: false });
+        photos = await servePhotos(SAMPLE_PHOTOS);
+        const [credentialId, bearerCredentialId] = await n8n.importCredentials([
+          { name: 'NemoVideo account', type: 'nemoVideoApi', data: { accessToken: OWN_TOKEN, baseUrl: emu.baseUrl } },
+          { name: 'NemoVideo MCP token', type: 'httpBearerAuth', data: { token: MCP_BEARER } },
+        ]);
+        const copy = mcpTestCopy({
+          id: 'e2eMcpExample4',
+          credentialId,
+          bearerCredentialId,
+          set: { 'NemoVideo Export & Wait': { 'options.toolTimeoutSeconds': TOOL_BOUND_SECONDS } },
+        });
+        await n8n.importWorkflow(copy.workflow);
+        await n8n.cliOk(['publish:workflow', `--id=${copy.workflow.id}`]);
+        await n8n.start();
+        mcpUrl = `${n8n.url}/mcp/${copy.path}`;
+        const main = n8n.mainProcess;
+        const ready = await waitForMcpEndpoint(mcpUrl, { timeoutMs: 90000, isAlive: () => main.child.exitCode === null && main.child.signalCode === null });
+        console.log(`     ${mcpUrl} answers (HTTP ${ready.status}) ${(ready.ms / 1000).toFixed(1)} s after readiness; photos at ${photos.urls[0]} …`);
+        const errors = packageLoadErrors(main.output);
+        assert(!errors.length, `n8n failed to load ${PACKAGE_NAME}: ${errors.join(' | ')}`);
+        mcp = await connectMcp(mcpUrl, { token: MCP_BEARER });
+      },
+    },
+    {
+      name: 'the endpoint refuses a client without the bearer token',
+      fn: async () => {
+        let refused;
+        try {
+          const stranger = await connectMcp(mcpUrl);
+          await stranger.close();
+        } catch (e) {
+          refused = e;
+        }
+        assert(refused, 'an MCP client without the bearer token connected');
+        assert(/403/.test(String(refused.message)), `refused, but not with 403: ${refused.message}`);
+      },
+    },
+    {
+      name: 'tools/list: the six NemoVideo tools, descriptions written for agents, input schemas from the $fromAI arguments',
+      fn: async () => {
+        tools = await mcp.listTools();
+        const names = tools.map((tool) => tool.name).sort();
+        assert(JSON.stringify(names) === JSON.stringify(Object.values(TOOLS).sort()), `tools: ${names.join(', ')}`);
+        const example = loadExample(MCP_EXAMPLE);
+        const problems = [];
+        for (const tool of tools) {
+          const node = example.nodes.find((n) => n.name.replace(/[^a-zA-Z0-9_-]+/g, '_') === tool.name);
+          const d = tool.description || '';
+          console.log(`     ${tool.name} (${d.length} chars): ${d.slice(0, 160)}${d.length > 160 ? '…' : ''}`);
+          // Issue 12: what it does, what it costs, what goes in and comes out; nothing about binary data, which never reaches an agent.
+          if (d.length < 80) problems.push(`${tool.name}: description of ${d.length} characters`);
+          if (!/credit/i.test(d)) problems.push(`${tool.name}: the description does not say what it costs in credits`);
+          if (/binary/i.test(d)) problems.push(`${tool.name}: the description talks about binary data`);
+          if ([TOOLS.photoToVideo, TOOLS.exportWait].includes(tool.name) && !/\burl\b/i.test(d)) problems.push(`${tool.name}: the description does not say the result holds url`);
+          if ([TOOLS.upload, TOOLS.generate, TOOLS.exportWait].includes(tool.name) && !/(upload|generate|export).*(upload|generate|export)/is.test(d.replace(new RegExp(`^${tool.name.split('_')[1]}`, 'i'), ''))) {
+            problems.push(`${tool.name}: the description does not give the order of the steps (Upload → Generate → Export)`);
+          }
+          const schema = tool.inputSchema || {};
+          const expected = fromAiArguments(node);
+          const got = schema.properties || {};
+          if (JSON.stringify(Object.keys(got).sort()) !== JSON.stringify(Object.keys(expected).sort())) problems.push(`${tool.name}: arguments ${Object.keys(got).join(', ')}, the example has ${Object.keys(expected).join(', ')}`);
+          if (JSON.stringify([...(schema.required || [])].sort()) !== JSON.stringify(Object.keys(expected).sort())) problems.push(`${tool.name}: required ${JSON.stringify(schema.required)}`);
+          for (const [key, want] of Object.entries(expected)) {
+            const prop = got[key] || {};
+            if (prop.type !== want.type) problems.push(`${tool.name}.${key}: type ${prop.type}, expected ${want.type}`);
+            if (prop.description !== want.description) problems.push(`${tool.name}.${key}: description ${JSON.stringify(prop.description)}`);
+          }
+        }
+        const aspect = tools.find((tool) => tool.name === TOOLS.photoToVideo).inputSchema.properties.aspectRatio;
+        for (const ratio of ['16:9', '9:16', '1:1']) if (!aspect.description.includes(ratio)) problems.push(`aspectRatio does not list ${ratio}`);
+        assert(!problems.length, problems.join('\n'));
+      },
+    },
+    {
+      name: 'Credits: one call answers the balance as readable JSON',
+      fn: async () => {
+        const r = await mcp.call(TOOLS.credits, {});
+        record(TOOLS.credits, 'balance', r);
+        const item = itemOf(r, TOOLS.credits);
+        assert(item.available === CREDITS, `available ${item.available}, the emulator holds ${CREDITS}: ${r.text}`);
+        tokenFree(r.text, 'the Credits answer');
+      },
+    },
+    {
+      name: 'Photo to Video: 5 photo URLs in ONE call -> a compact answer with the URL of an H.264 MP4',
+      fn: async () => {
+        const seq = await lastSeq();
+        const r = await mcp.call(TOOLS.photoToVideo, {
+          photoUrls: photos.urls.join('\n'),
+          prompt: 'A 10 second slideshow with smooth transitions, 1080p',
+          aspectRatio: '16:9',
+          lengthSeconds: 10,
+        });
+        record(TOOLS.photoToVideo, '5 photo URLs -> video', r);
+        const item = itemOf(r, TOOLS.photoToVideo);
+        assert(item.status === 'completed', `status ${item.status}: ${r.text.slice(0, 800)}`);
+        for (const key of ['sessionId', 'renderId', 'url', 'summary']) assert(item[key], `the answer has no ${key}: ${r.text.slice(0, 800)}`);
+        assert(r.bytes <= COMPACT_BYTES, `the answer is ${r.bytes} bytes, the goal is at most ${COMPACT_BYTES} for 5 photos: ${r.text.slice(0, 1500)}`);
+        const info = await fetchVideo(item.url, 'photo-to-video.mp4');
+        assert(info.width === 1920 && info.height === 1080, `${info.width}x${info.height}, asked for 16:9`);
+        const calls = (await emu.admin.requests({ since: seq })).filter((request) => request.route !== 'admin');
+        const count = (route) => calls.filter((c) => c.route === route).length;
+        assert(count('session') === 1 && count('upload') === 1 && count('renderStart') === 1, `calls for one video: ${calls.map((c) => c.route).join(', ')}`);
+        const uploaded = calls.find((c) => c.route === 'upload').json;
+        assert(uploaded && JSON.stringify(uploaded.urls) === JSON.stringify(photos.urls), `the service was sent ${JSON.stringify(uploaded)}`);
+        tokenFree(r.text, 'the Photo to Video answer');
+      },
+    },
+    {
+      name: `step by step with a render longer than the tool bound (${TOOL_BOUND_SECONDS} s): status in time, then the URL by renderId, one render`,
+      fn: async () => {
+        const seq = await lastSeq();
+        const upload = await mcp.call(TOOLS.upload, { sessionId: '', photoUrls: photos.urls.join(', ') });
+        record(TOOLS.upload, '5 photo URLs, new session', upload);
+        const sessionId = itemOf(upload, TOOLS.upload).sessionId;
+        assert(sessionId, `Upload answered no sessionId: ${upload.text.slice(0, 800)}`);
+
+        const generate = await mcp.call(TOOLS.generate, { sessionId, prompt: 'Make a 12 second slideshow with smooth transitions, 1080p' });
+        record(TOOLS.generate, 'slideshow prompt', generate);
+        const generated = itemOf(generate, TOOLS.generate);
+        assert(generated.sessionId === sessionId, `Generate answered session ${generated.sessionId}, asked ${sessionId}`);
+
+        const state = await mcp.call(TOOLS.getState, { sessionId });
+        record(TOOLS.getState, 'timeline of 5 photos', state);
+        const timeline = itemOf(state, TOOLS.getState);
+        assert(timeline.readyToExport === true && timeline.timeline, `Get State: ${state.text.slice(0, 800)}`);
+        assert(!('draft' in timeline), `Get State in tool mode answers the raw draft too (${state.bytes} bytes)`);
+
+        await emu.admin.config({ renderMs: LONG_RENDER_MS });
+        const first = await mcp.call(TOOLS.exportWait, { sessionId, renderId: '' });
+        record(TOOLS.exportWait, `render still running after the ${TOOL_BOUND_SECONDS} s bound`, first);
+        const pending = itemOf(first, TOOLS.exportWait);
+        assert(['pending', 'processing'].includes(pending.status) && pending.renderId, `the first Export answer: ${first.text.slice(0, 800)}`);
+        assert(first.ms <= TOOL_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `the first Export call took ${first.ms} ms, the bound is ${TOOL_BOUND_SECONDS} s`);
+        assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
+
+        const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
+        record(TOOLS.exportWait, 'again with the renderId -> url', second);
+        const done = itemOf(second, TOOLS.exportWait);
+        assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `the second Export answer: ${second.text.slice(0, 800)}`);
+        assert(second.bytes <= COMPACT_BYTES, `the finished-render answer is ${second.bytes} bytes`);
+        await fetchVideo(done.url, 'step-by-step.mp4');
+
+        const starts = await emu.admin.requests({ route: 'renderStart', since: seq });
+        assert(starts.length === 1, `${starts.length} render starts for one video (the renderId call must not start another)`);
+        await emu.admin.config({ renderMs: 1000 });
+      },
+    },
+    {
+      name: 'errors an agent can act on: an unknown session names sessionId; no credits says so, with the code and whether to retry',
+      fn: async () => {
+        const unknown = 'sess_does_not_exist_0001';
+        for (const [tool, args] of [[TOOLS.getState, { sessionId: unknown }], [TOOLS.generate, { sessionId: unknown, prompt: 'Make a slideshow' }]]) {
+          const r = await mcp.call(tool, args);
+          record(tool, 'unknown session (error)', r);
+          console.log(`     ${tool} said: ${r.text.slice(0, 300)}`);
+          assert(r.isError, `${tool} on an unknown session did not answer an error: ${r.text.slice(0, 500)}`);
+          assert(/\bsessionId\b/.test(r.text), `${tool}: the error does not name the argument sessionId: ${r.text}`);
+          assert(!/\n\s+at /.test(r.text) && !/\[object Object\]/.test(r.text), `${tool}: not a readable message: ${r.text.slice(0, 800)}`);
+          assert(!/Session ID|Resume Render ID|Timeout \(Minutes\)/.test(r.text), `${tool}: the error names n8n settings an agent cannot see: ${r.text}`);
+          tokenFree(r.text, `${tool}'s error`);
+        }
+        await emu.admin.setCredits(OWN_TOKEN, 0);
+        try {
+          const r = await mcp.call(TOOLS.photoToVideo, { photoUrls: photos.urls.join(','), prompt: 'A short slideshow', aspectRatio: '9:16', lengthSeconds: 0 });
+          record(TOOLS.photoToVideo, 'no credits (error)', r);
+          console.log(`     ${TOOLS.photoToVideo} said: ${r.text.slice(0, 400)}`);
+          assert(r.isError, `no credits did not answer an error: ${r.text.slice(0, 500)}`);
+          assert(/no nemovideo credits/i.test(r.text), `the error does not say that no credits are left: ${r.text}`);
+          assert(/2001/.test(r.text), `the error does not carry the app code 2001: ${r.text}`);
+          assert(/retry/i.test(r.text), `the error does not say whether retrying can help: ${r.text}`);
+          assert(!/\n\s+at /.test(r.text), `not a readable message: ${r.text.slice(0, 800)}`);
+          tokenFree(r.text, 'the no-credits error');
+        } finally {
+          await emu.admin.setCredits(OWN_TOKEN, CREDITS);
+        }
+      },
+    },
+    {
+      name: 'examples 4 and 5 as shipped import, read back unchanged, every node type and link recognised by n8n',
+      fn: async () => {
+        const known = await knownNodeTypes(n8n.url);
+        const tool = known.get(`${PACKAGE_NAME}.nemoVideoPhotoToVideoTool`);
+        assert(tool && tool.outputs.includes('ai_tool'), `n8n lists no tool variant of Photo to Video: ${JSON.stringify(tool)}`);
+        // The check itself catches an unknown type and a plain node linked as a tool.
+        const wrong = { nodes: [{ name: 'A', type: `${PACKAGE_NAME}.nemoVideoNope`, typeVersion: 1 }, { name: 'B', type: `${PACKAGE_NAME}.nemoVideoCredits`, typeVersion: 1 }], connections: { B: { ai_tool: [[{ node: 'A', type: 'ai_tool', index: 0 }]] } } };
+        assert(unknownNodes(wrong, known).length === 2, `the recognition check misses problems: ${JSON.stringify(unknownNodes(wrong, known))}`);
+        for (const [file, id] of [[MCP_EXAMPLE, 'e2eExample4Shipped'], [AGENT_EXAMPLE, 'e2eExample5Shipped']]) {
+          const example = loadExample(file);
+          const problems = unknownNodes(example, known);
+          assert(!problems.length, `${file}: ${problems.join('; ')}`);
+          assert(await n8n.importWorkflow({ ...example, id }) === id, `${file}: imported under another id`);
+          const stored = (await n8n.exportWorkflows()).find((workflow) => workflow.id === id);
+          assert(stored && stored.name === example.name, `${file} is not in n8n after the import`);
+          const types = (w) => w.nodes.map((node) => `${node.name}:${node.type}@${node.typeVersion}`).sort().join(',');
+          assert(types(stored) === types(example), `${file}: nodes stored ${types(stored)}, in the file ${types(example)}`);
+          assert(JSON.stringify(stored.connections) === JSON.stringify(example.connections), `${file}: connections changed`);
+          console.log(`     ${file}: ${stored.nodes.length} nodes (${[...new Set(stored.nodes.map((node) => node.type))].length} types, all known to n8n), ${Object.keys(stored.connections).length} connections`);
+        }
+      },
+    },
+  ],
+  {
+    afterAll: async () => {
+      printSizes();
+      if (mcp) await mcp.close().catch(() => undefined);
+      if (photos) await photos.stop();
+      if (emu) await emu.stop();
+      if (n8n) await n8n.dispose();
+    },
+  },
+);
+
