@@ -57,6 +57,9 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 		case 'appCode':
 			sendJson(ctx, fault.httpStatus ?? 200, { code: fault.code, message: APP_MESSAGES[fault.code] });
 			return true;
+		case 'unauthorized401':
+			sendJson(ctx, 401, { message: 'Unauthorized' });
+			return true;
 		case 'plan402':
 			sendJson(ctx, 402, { code: 402, message: 'Free plan cannot export' });
 			return true;
@@ -85,6 +88,9 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 			return true;
 		case 'hugeBody':
 			await streamJunk(ctx, fault.bytes);
+			return true;
+		case 'jsonOk':
+			sendJson(ctx, 200, { code: 0, data: fault.data ?? { id: ctx.param, status: 'completed' } });
 			return true;
 		case 'cdnRedirect':
 			head(ctx, fault.status ?? 302, { Location: fault.location, 'Content-Length': 0 });

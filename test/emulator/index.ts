@@ -75,11 +75,12 @@ export class NemoVideoEmulator {
 		this.config = { ...DEFAULT_CONFIG, ...config };
 	}
 
+	/** The API's base URL: the main server, under `basePath` when one is configured. */
 	get baseUrl(): string {
-		return this.mainUrl;
+		return this.mainUrl ? `${this.mainUrl}${this.apiPrefix()}` : '';
 	}
 
-	/** Where output and upload URLs point: the second server, or the main one when `cdnSeparateHost` is false. */
+	/** Where output and upload URLs point: the second server, or the main one (at its root) when `cdnSeparateHost` is false. */
 	get cdnUrl(): string {
 		return this.config.cdnSeparateHost ? this.cdnServerUrl : this.mainUrl;
 	}
@@ -297,12 +298,25 @@ export class NemoVideoEmulator {
 		return server;
 	}
 
-	private match(which: 'main' | 'cdn', path: string): RouteMatch {
-		const cdnPath = /^\/(renders|uploads)\/([^/]+)$/.exec(path);
+	private apiPrefix(): string {
+		return (this.config.basePath ?? '').replace(/\/+$/, '');
+	}
+
+	/** The path below `basePath`, or undefined when the request is outside it. */
+	private apiPath(path: string): string | undefined {
+		const prefix = this.apiPrefix();
+		if (!prefix) return path;
+		return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
+	}
+
+	private match(which: 'main' | 'cdn', rawPath: string): RouteMatch {
+		const cdnPath = /^\/(renders|uploads)\/([^/]+)$/.exec(rawPath);
 		if (which === 'cdn' || !this.config.cdnSeparateHost) {
-			if (cdnPath) return { route: 'cdn', method: 'GET', param: path, handler: handleCdn };
+			if (cdnPath) return { route: 'cdn', method: 'GET', param: rawPath, handler: handleCdn };
 			if (which === 'cdn') return { route: 'unknown', method: '*', handler: notFound };
 		}
+		const path = this.apiPath(rawPath);
+		if (path === undefined) return { route: 'unknown', method: '*', handler: notFound };
 		let m: RegExpExecArray | null;
 		if (path === '/api/auth/anonymous-token') return { route: 'token', method: 'POST', handler: handleToken };
 		if (path === '/api/tasks/me/with-session/nemo_agent')
@@ -330,7 +344,7 @@ export class NemoVideoEmulator {
 		const query: Record<string, string> = {};
 		for (const [k, v] of url.searchParams) query[k] = v;
 		const method = (req.method ?? 'GET').toUpperCase();
-		const isAdmin = which === 'main' && path.startsWith('/__emulator/');
+		const isAdmin = which === 'main' && (path.startsWith('/__emulator/') || !!this.apiPath(path)?.startsWith('/__emulator/'));
 		const m: RouteMatch = isAdmin ? { route: 'unknown', method: '*', handler: handleAdmin } : this.match(which, path);
 		const rec: RecordedRequest = {
 			seq: isAdmin ? 0 : ++this.seq,
@@ -348,7 +362,7 @@ export class NemoVideoEmulator {
 		} catch {
 			param = m.param;
 		}
-		const ctx: Ctx = { emu: this, req, res, rec, path, query, param };
+		const ctx: Ctx = { emu: this, req, res, rec, path: isAdmin ? path.slice(path.indexOf('/__emulator/')) : path, query, param };
 		if (isAdmin) {
 			await handleAdmin(ctx);
 			return;

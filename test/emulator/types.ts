@@ -42,7 +42,9 @@ export type Fault =
 	// Extensions beyond the original list (used by the hostile-server tests):
 	| { kind: 'cdnRedirect'; location: string; status?: number } // redirect (302 by default) to `location`, empty body
 	| { kind: 'sseHugeLine'; bytes: number } // 200 text/event-stream whose first `data:` line is `bytes` long, then closes
+	| { kind: 'jsonOk'; data?: unknown } // 200 {"code":0,"data":…} where a file or a stream is expected
 	| { kind: 'sseEndless' }
+	| { kind: 'unauthorized401' } // HTTP 401 {"message":"Unauthorized"} without an app code, as a gateway in front of the API answers
 	| { kind: 'sseDrop' }; // /run_sse only: takes the message, then breaks the stream mid-way (the 'drop' scenario for one request) // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
 
 export interface RecordedFile {
@@ -97,6 +99,10 @@ export interface EmulatorConfig {
 	outputSizeBytes: number;
 	maxUploadBytes: number;
 	cdnSeparateHost: boolean;
+	/** Serve the API under this path prefix (e.g. '/nemo', as behind a gateway); the CDN and /__emulator stay at the root. */
+	basePath: string;
+	/** Whether render polls carry `progress` (linear in time while processing); false leaves the field out. */
+	renderReportsProgress: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
@@ -122,6 +128,8 @@ export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
 	outputSizeBytes: 0,
 	maxUploadBytes: 200 * 1024 * 1024,
 	cdnSeparateHost: true,
+	basePath: '',
+	renderReportsProgress: true,
 });
 
 export type FileType = 'image' | 'video' | 'audio';

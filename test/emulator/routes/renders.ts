@@ -148,13 +148,14 @@ export function handlePoll(ctx: Ctx): void {
 	const r = findRender(ctx, auth);
 	if (!r) return;
 	const done = r.status === 'completed';
+	const progress = ctx.emu.config.renderReportsProgress ? { progress: r.progress } : {};
 	if (ctx.emu.config.renderPollShape === 'wrapped') {
-		const data: Record<string, unknown> = { id: r.id, status: r.status, progress: r.progress };
+		const data: Record<string, unknown> = { id: r.id, status: r.status, ...progress };
 		if (done) Object.assign(data, { outputUrl: outputUrl(ctx.emu, r), duration: r.duration, size: r.bytes });
 		if (r.error) data.error = r.error;
 		sendJson(ctx, 200, { success: true, data });
 	} else {
-		const body: Record<string, unknown> = { id: r.id, status: r.status, progress: r.progress };
+		const body: Record<string, unknown> = { id: r.id, status: r.status, ...progress };
 		if (done) body.output = { url: outputUrl(ctx.emu, r), duration: r.duration, size: r.bytes };
 		if (r.error) body.error = r.error;
 		sendJson(ctx, 200, body);
