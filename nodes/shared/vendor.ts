@@ -4,7 +4,7 @@
  * build bundles this file, with these libraries inside it, into dist/nodes/shared/vendor.js. Everything else
  * imports them from here, so every node shares one connection pool and one copy of each.
  */
-export { Agent, request } from 'undici';
+export { Agent, ProxyAgent, request } from 'undici';
 export type { Dispatcher } from 'undici';
 export { createParser } from 'eventsource-parser';
 export type { EventSourceMessage, ParseError } from 'eventsource-parser';

@@ -1,14 +1,18 @@
+import { lookup as dnsLookup } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from '../vendor';
-import { Agent, request } from '../vendor';
 
-/** One keep-alive pool for every NemoVideo call of this process: connections are reused across items and nodes. */
-const agent = new Agent({
+import type { Dispatcher } from '../vendor';
+import { Agent, ProxyAgent, request } from '../vendor';
+
+const POOL_OPTIONS = {
 	keepAliveTimeout: 10_000,
 	keepAliveMaxTimeout: 60_000,
-	connect: { timeout: 15_000 },
 	connections: 32,
-});
+} as const;
+const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface HttpCall {
 	method: 'GET' | 'POST';
@@ -20,21 +24,439 @@ export interface HttpCall {
 	headersTimeoutMs: number;
 	/** Longest silence allowed between two chunks of the body; 0 = none (the caller bounds it). */
 	bodyTimeoutMs: number;
+	/**
+	 * The outbound request guard for an address that did not come from the credential (a URL in the service's
+	 * answer). Calls to the credential's own base URL go without one: that host is the user's own choice.
+	 */
+	guard?: EgressGuard;
 }
 
 export type HttpResponse = Dispatcher.ResponseData;
 
+/**
+ * Every request of the package goes through here: the API, uploads, the event stream and CDN downloads. It goes
+ * through the proxy the environment names (see proxyFor), and, with a guard, only to an address the guard allows.
+ */
 export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
-	return await request(call.url, {
-		method: call.method,
-		headers: call.headers,
-		body: call.body,
-		signal: call.signal,
-		dispatcher: agent,
-		headersTimeout: call.headersTimeoutMs,
-		bodyTimeout: call.bodyTimeoutMs,
-	});
+	const target = new URL(call.url);
+	const proxy = proxyFor(target);
+	if (call.guard) await checkTarget(target, call.guard, proxy !== undefined);
+	try {
+		return await request(target, {
+			method: call.method,
+			headers: call.headers,
+			body: call.body,
+			signal: call.signal,
+			dispatcher: proxy ? proxyAgent(proxy) : directAgent(call.guard),
+			headersTimeout: call.headersTimeoutMs,
+			bodyTimeout: call.bodyTimeoutMs,
+		});
+	} catch (error) {
+		const blocked = call.guard ? asBlockedError(error, target, call.guard) : undefined;
+		throw blocked ?? error;
+	}
 }
+
+// ---- proxy ----------------------------------------------------------------------------------------------------
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
+
+/** A proxy for one request, and the variable it came from (named in errors; the value may hold a password). */
+export interface ProxyChoice {
+	url: string;
+	variable: string;
+}
+
+/** A variable as proxy-from-env reads it: the lowercase name first; an empty value counts as unset. */
+function proxyVariable(env: NodeJS.ProcessEnv, name: string): { value: string; variable: string } | undefined {
+	for (const variable of [name.toLowerCase(), name.toUpperCase()]) {
+		const value = env[variable];
+		if (value) return { value, variable };
+	}
+	return undefined;
+}
+
+/**
+ * The proxy for a URL by the rules n8n's own requests follow (n8n resolves its proxy with the `proxy-from-env`
+ * package): `https_proxy`/`HTTPS_PROXY` for https, `http_proxy`/`HTTP_PROXY` for http, else `all_proxy`/`ALL_PROXY`;
+ * lowercase first; `no_proxy`/`NO_PROXY` exempts hosts. undici's EnvHttpProxyAgent differs on four points, which
+ * is why it is not used: it lets an empty lowercase variable hide the uppercase one, sends https through
+ * HTTP_PROXY when HTTPS_PROXY is unset, ignores ALL_PROXY, and takes a NO_PROXY entry `example.com` to exempt its
+ * subdomains too. A proxy without a scheme gets the request's scheme, as in proxy-from-env.
+ * The variables are read on every request (a few lookups), so a changed environment takes effect at once.
+ */
+export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): ProxyChoice | undefined {
+	const scheme = target.protocol.replace(/:$/, '');
+	const port = Number(target.port) || DEFAULT_PORTS[target.protocol] || 0;
+	if (target.hostname === '' || !shouldProxy(target.hostname, port, env)) return undefined;
+	const chosen = proxyVariable(env, `${scheme}_proxy`) ?? proxyVariable(env, 'all_proxy');
+	if (!chosen) return undefined;
+	const url = chosen.value.includes('://') ? chosen.value : `${scheme}://${chosen.value}`;
+	return { url, variable: chosen.variable };
+}
+
+/**
+ * proxy-from-env's NO_PROXY rules: entries split on commas or spaces; `*` alone exempts every host; `host:port`
+ * applies to that port only; a plain entry matches that host exactly; `.example.com` and `*.example.com` match
+ * its subdomains; `*example.com` matches any host ending so. IP ranges (CIDR) are not understood, as there.
+ */
+function shouldProxy(hostname: string, port: number, env: NodeJS.ProcessEnv): boolean {
+	const noProxy = (proxyVariable(env, 'no_proxy')?.value ?? '').toLowerCase();
+	if (noProxy === '') return true;
+	if (noProxy === '*') return false;
+	return noProxy.split(/[,\s]/).every((entry) => entry === '' || !noProxyEntryMatches(entry, hostname, port));
+}
+
+function noProxyEntryMatches(entry: string, hostname: string, port: number): boolean {
+	const withPort = /^(.+):(\d+)$/.exec(entry);
+	const entryPort = withPort ? Number.parseInt(withPort[2], 10) : 0;
+	if (entryPort && entryPort !== port) return false;
+	const host = withPort ? withPort[1] : entry;
+	if (!/^[.*]/.test(host)) return hostname === host;
+	return hostname.endsWith(host.startsWith('*') ? host.slice(1) : host);
+}
+
+export class ProxySettingError extends Error {
+	constructor(readonly variable: string) {
+		super(`The proxy in ${variable} is not a valid URL: set it to http://host:port (or unset it)`);
+	}
+}
+
+/** One pool per proxy, made when a request first needs it: a proxy set later (or by a test) is picked up. */
+const proxyAgents = new Map<string, Dispatcher>();
+
+function proxyAgent(proxy: ProxyChoice): Dispatcher {
+	let agent = proxyAgents.get(proxy.url);
+	if (!agent) {
+		if (!URL.canParse(proxy.url)) throw new ProxySettingError(proxy.variable);
+		agent = new ProxyAgent({
+			uri: proxy.url,
+			...POOL_OPTIONS,
+			// http requests go to the proxy as absolute-URI requests, as n8n's do; https ones through CONNECT.
+			proxyTunnel: false,
+			proxyTls: { timeout: CONNECT_TIMEOUT_MS },
+		});
+		proxyAgents.set(proxy.url, agent);
+	}
+	return agent;
+}
+
+// ---- outbound request guard -----------------------------------------------------------------------------------
+
+/** What a verdict of n8n's guard looks like (n8n-workflow's Result). */
+export type EgressVerdict = { ok: true } | { ok: false; error: Error };
+
+/**
+ * The part of n8n's `NodeEgressFilter` (n8n-workflow 2.x, `this.helpers.getSecureEgressFilter()`) this package
+ * uses; the package's own policy implements the same three checks.
+ */
+export interface EgressFilter {
+	/** Checks a URL before any connection, resolving its host name. */
+	validateUrl(url: string | URL): Promise<EgressVerdict>;
+	/** Checks the host name lists and an IP literal, without DNS; throws when refused. */
+	validateRedirectSync(url: string): void;
+	/** A dns.lookup that refuses blocked addresses: the check at connect time, which DNS rebinding cannot pass. */
+	createSecureLookup(): LookupFunction;
+}
+
+export interface EgressGuard {
+	/** 'n8n': n8n's own guard; 'package': this package applying n8n's settings where n8n has no guard for nodes. */
+	readonly by: 'n8n' | 'package';
+	readonly filter: EgressFilter;
+}
+
+/**
+ * The guard for addresses from the service's answers. Where n8n lets a node reach its guard
+ * (`getSecureEgressFilter`, n8n 2.x), that one: n8n's settings, n8n's defaults (off unless
+ * N8N_SSRF_PROTECTION_ENABLED=true), n8n's DNS cache. Elsewhere (n8n 1.x) the package applies the same
+ * N8N_SSRF_* settings itself, also only when N8N_SSRF_PROTECTION_ENABLED is true, so a workflow behaves the same
+ * on both lines. Feature detection, not a version string.
+ */
+export function egressGuardFor(helpers: object): EgressGuard | undefined {
+	const n8nGuard = (helpers as { getSecureEgressFilter?: () => EgressFilter }).getSecureEgressFilter;
+	if (typeof n8nGuard === 'function') {
+		try {
+			return { by: 'n8n', filter: n8nGuard.call(helpers) };
+		} catch {
+			// An n8n whose guard cannot start: the same settings, applied here.
+		}
+	}
+	return packageEgressGuard();
+}
+
+/** n8n's defaults (@n8n/config `SSRF_DEFAULT_BLOCKED_IP_RANGES`): private, loopback, link-local, documentation. */
+export const DEFAULT_BLOCKED_IP_RANGES: readonly string[] = Object.freeze([
+	'10.0.0.0/8',
+	'172.16.0.0/12',
+	'192.168.0.0/16',
+	'127.0.0.0/8',
+	'::1/128',
+	'169.254.0.0/16',
+	'fe80::/10',
+	'fc00::/7',
+	'fd00::/8',
+	'0.0.0.0/8',
+	'192.0.0.0/24',
+	'192.0.2.0/24',
+	'198.18.0.0/15',
+	'198.51.100.0/24',
+	'203.0.113.0/24',
+]);
+
+const SSRF_VARIABLES = [
+	'N8N_SSRF_PROTECTION_ENABLED',
+	'N8N_SSRF_BLOCKED_IP_RANGES',
+	'N8N_SSRF_ALLOWED_IP_RANGES',
+	'N8N_SSRF_ALLOWED_HOSTNAMES',
+	'N8N_SSRF_BLOCKED_HOSTNAMES',
+] as const;
+
+/** A setting as n8n's config reads it: the variable, else the file named by `<name>_FILE`. */
+function ssrfSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+	if (name in env) return env[name];
+	const file = env[`${name}_FILE`];
+	return file ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+const policies = new Map<string, EgressGuard | undefined>();
+
+/** The package's own guard from the N8N_SSRF_* settings; one per distinct setting, so tests can change them. */
+export function packageEgressGuard(env: NodeJS.ProcessEnv = process.env): EgressGuard | undefined {
+	const key = JSON.stringify(SSRF_VARIABLES.map((name) => [env[name], env[`${name}_FILE`]]));
+	if (!policies.has(key)) {
+		const enabled = ['true', '1'].includes((ssrfSetting(env, SSRF_VARIABLES[0]) ?? '').toLowerCase());
+		policies.set(key, enabled ? { by: 'package', filter: new EgressPolicy(policySettings(env)) } : undefined);
+	}
+	return policies.get(key);
+}
+
+interface PolicySettings {
+	blockedIpRanges: string[];
+	allowedIpRanges: string[];
+	allowedHostnames: string[];
+	blockedHostnames: string[];
+}
+
+function commaList(value: string | undefined): string[] {
+	return (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+}
+
+/** As @n8n/config parses them: `default` in the blocked list stands for the default ranges; unset = the defaults. */
+function policySettings(env: NodeJS.ProcessEnv): PolicySettings {
+	const blocked = ssrfSetting(env, 'N8N_SSRF_BLOCKED_IP_RANGES');
+	const blockedIpRanges =
+		blocked === undefined
+			? [...DEFAULT_BLOCKED_IP_RANGES]
+			: commaList(blocked.trim().replace(/^(['"])(.*)\1$/, '$2')).flatMap((entry) =>
+					entry.toLowerCase() === 'default' ? DEFAULT_BLOCKED_IP_RANGES : [entry],
+				);
+	return {
+		blockedIpRanges,
+		allowedIpRanges: commaList(ssrfSetting(env, 'N8N_SSRF_ALLOWED_IP_RANGES')),
+		allowedHostnames: commaList(ssrfSetting(env, 'N8N_SSRF_ALLOWED_HOSTNAMES')),
+		blockedHostnames: commaList(ssrfSetting(env, 'N8N_SSRF_BLOCKED_HOSTNAMES')),
+	};
+}
+
+/** A refusal by the package's own policy, with the fields n8n's SsrfBlockedIpError / HostnameError carry. */
+class PolicyRefusal extends Error {
+	constructor(
+		readonly reason: 'ip' | 'hostname',
+		readonly hostname: string,
+		readonly ip?: string,
+	) {
+		super(reason === 'ip' ? `${ip} is a blocked address` : `${hostname} is a blocked host name`);
+		this.name = reason === 'ip' ? 'SsrfBlockedIpError' : 'SsrfBlockedHostnameError';
+	}
+}
+
+function ipRangeList(ranges: string[]): BlockList {
+	const list = new BlockList();
+	for (const range of ranges) {
+		const [network, prefix] = range.split('/');
+		const family = isIP(network);
+		if (family === 0 || !/^\d+$/.test(prefix ?? '')) continue; // n8n warns and skips such an entry
+		list.addSubnet(network, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+	}
+	return list;
+}
+
+/** n8n's HostnameMatcher: exact names, `*.example.com` for subdomains; case and a final dot ignored. */
+function hostnameMatcher(patterns: string[]): (hostname: string) => boolean {
+	const normal = (name: string) => name.trim().toLowerCase().replace(/\.$/, '');
+	const exact = new Set(patterns.map(normal).filter((name) => name && !name.startsWith('*.')));
+	const suffixes = patterns.map(normal).filter((name) => name.startsWith('*.')).map((name) => name.slice(1));
+	return (hostname) => {
+		const name = normal(hostname);
+		return exact.has(name) || suffixes.some((suffix) => name.endsWith(suffix) && name.length > suffix.length);
+	};
+}
+
+function unbracketed(hostname: string): string {
+	return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+
+/**
+ * n8n's SsrfProtectionService rules, for an n8n that has none: an allowed range wins over a blocked one; an
+ * allowed host name skips the address check; a blocked host name is refused; every address a name resolves to
+ * must pass.
+ */
+class EgressPolicy implements EgressFilter {
+	private readonly blockedIps: BlockList;
+
+	private readonly allowedIps: BlockList;
+
+	private readonly allowedHost: (hostname: string) => boolean;
+
+	private readonly blockedHost: (hostname: string) => boolean;
+
+	constructor(settings: PolicySettings) {
+		this.blockedIps = ipRangeList(settings.blockedIpRanges);
+		this.allowedIps = ipRangeList(settings.allowedIpRanges);
+		this.allowedHost = hostnameMatcher(settings.allowedHostnames);
+		this.blockedHost = hostnameMatcher(settings.blockedHostnames);
+	}
+
+	async validateUrl(url: string | URL): Promise<EgressVerdict> {
+		const { hostname } = new URL(url);
+		try {
+			await this.resolve(hostname, { all: true });
+			return { ok: true };
+		} catch (error) {
+			// A refusal, or a name that does not resolve: either way nothing is sent.
+			return { ok: false, error: error as Error };
+		}
+	}
+
+	validateRedirectSync(url: string): void {
+		const hostname = new URL(url).hostname;
+		if (this.allowedHost(hostname)) return;
+		if (this.blockedHost(hostname)) throw new PolicyRefusal('hostname', hostname);
+		const ip = unbracketed(hostname);
+		if (isIP(ip)) this.checkIp(ip, hostname);
+	}
+
+	createSecureLookup(): LookupFunction {
+		return ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+			this.resolve(hostname, options).then(
+				(addresses) => {
+					if (options.all) callback(null, addresses);
+					else callback(null, addresses[0].address, addresses[0].family);
+				},
+				(error: Error) => callback(error, options.all ? [] : '', undefined),
+			);
+		}) as unknown as LookupFunction;
+	}
+
+	private checkIp(ip: string, hostname: string): void {
+		const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+		if (this.allowedIps.check(ip, family)) return;
+		if (this.blockedIps.check(ip, family)) throw new PolicyRefusal('ip', hostname, ip);
+	}
+
+	private async resolve(hostname: string, options: { all?: boolean }): Promise<Array<{ address: string; family: number }>> {
+		const literal = unbracketed(hostname);
+		const family = isIP(literal);
+		if (family) {
+			this.checkIp(literal, hostname);
+			return [{ address: literal, family }];
+		}
+		const allowedByName = this.allowedHost(hostname);
+		if (!allowedByName && this.blockedHost(hostname)) throw new PolicyRefusal('hostname', hostname);
+		const addresses = await new Promise<Array<{ address: string; family: number }>>((resolve, reject) =>
+			dnsLookup(hostname, { ...options, all: true }, (error, found) => (error ? reject(error) : resolve(found))),
+		);
+		if (!allowedByName) for (const { address } of addresses) this.checkIp(address, hostname);
+		return addresses;
+	}
+}
+
+/**
+ * Before a request: directly, the URL is checked with its name resolved, and the connection's own lookup checks
+ * again (an answer that changed in between is caught there). Through a proxy the proxy resolves the name, so only
+ * the host name lists and an IP literal can be checked here: a name that the proxy resolves to a blocked address
+ * is caught only if the proxy itself refuses internal addresses (n8n's own requests have the same limit).
+ */
+async function checkTarget(target: URL, guard: EgressGuard, proxied: boolean): Promise<void> {
+	const verdict = proxied ? checkNameOnly(target, guard) : await guard.filter.validateUrl(target);
+	if (!verdict.ok) throw asBlockedError(verdict.error, target, guard) ?? verdict.error;
+}
+
+function checkNameOnly(target: URL, guard: EgressGuard): EgressVerdict {
+	try {
+		guard.filter.validateRedirectSync(target.toString());
+		return { ok: true };
+	} catch (error) {
+		return { ok: false, error: error as Error };
+	}
+}
+
+/** The guard refused an address: the error names it and the setting that allows it. */
+export class OutboundRequestBlockedError extends Error {
+	readonly code = 'NEMOVIDEO_OUTBOUND_BLOCKED';
+
+	constructor(
+		message: string,
+		readonly description: string,
+	) {
+		super(message);
+		this.name = 'OutboundRequestBlockedError';
+	}
+}
+
+function refusalOf(error: unknown): { ip?: string; hostname?: string; name: string } | undefined {
+	for (let current = error as { name?: string; cause?: unknown } | undefined, depth = 0; current && depth < 4; depth++) {
+		if (current.name === 'SsrfBlockedIpError' || current.name === 'SsrfBlockedHostnameError') {
+			return current as { ip?: string; hostname?: string; name: string };
+		}
+		current = current.cause as typeof current;
+	}
+	return undefined;
+}
+
+function asBlockedError(error: unknown, target: URL, guard: EgressGuard): OutboundRequestBlockedError | undefined {
+	const refusal = refusalOf(error);
+	if (!refusal) return undefined;
+	const host = target.hostname;
+	const whose =
+		guard.by === 'n8n'
+			? "n8n's outbound request guard"
+			: "the outbound request guard (this n8n has none for nodes, so the package applies n8n's N8N_SSRF_* settings)";
+	if (refusal.name === 'SsrfBlockedHostnameError') {
+		return new OutboundRequestBlockedError(
+			`Refused to fetch ${target.origin}: ${host} is a blocked host name for ${whose}`,
+			`The address came from NemoVideo's answer, not from the credential. To allow it, remove "${host}" from N8N_SSRF_BLOCKED_HOSTNAMES or add it to N8N_SSRF_ALLOWED_HOSTNAMES, then restart n8n.`,
+		);
+	}
+	const ip = refusal.ip ?? unbracketed(host);
+	return new OutboundRequestBlockedError(
+		`Refused to fetch ${target.origin}: ${host === ip ? ip : `${host} resolves to ${ip}, which`} is in a blocked IP range for ${whose}`,
+		`The address came from NemoVideo's answer, not from the credential. To allow it, add "${host}" to N8N_SSRF_ALLOWED_HOSTNAMES or "${ip}${isIP(ip) === 6 ? '/128' : '/32'}" (or its range) to N8N_SSRF_ALLOWED_IP_RANGES, then restart n8n. The blocked ranges are N8N_SSRF_BLOCKED_IP_RANGES (default: private, loopback and link-local addresses).`,
+	);
+}
+
+// ---- direct connections -----------------------------------------------------------------------------------------
+
+function newAgent(lookup?: LookupFunction): Agent {
+	return new Agent({ ...POOL_OPTIONS, connect: { timeout: CONNECT_TIMEOUT_MS, ...(lookup ? { lookup } : {}) } });
+}
+
+/** One keep-alive pool for every call to the API: connections are reused across items and nodes. */
+let apiAgent: Agent | undefined;
+/** A pool per guard, whose connections resolve names through the guard's lookup. */
+const guardedAgents = new WeakMap<EgressFilter, Agent>();
+
+function directAgent(guard: EgressGuard | undefined): Agent {
+	if (!guard) return (apiAgent ??= newAgent());
+	let agent = guardedAgents.get(guard.filter);
+	if (!agent) {
+		agent = newAgent(guard.filter.createSecureLookup());
+		guardedAgents.set(guard.filter, agent);
+	}
+	return agent;
+}
+
+// ---- bodies and origins -----------------------------------------------------------------------------------------
 
 export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
 	const value = headers[name.toLowerCase()];
