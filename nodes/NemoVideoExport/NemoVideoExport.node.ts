@@ -12,11 +12,12 @@ import {
 	fileNameOption,
 	exportProperties,
 	nodeIcon,
+	onTimeoutOption,
 	sessionIdRequired,
 } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
 import { exportSession, exportSettings } from '../shared/render';
-import { requireSessionId } from '../shared/session';
+import { requireSessionId, sessionIdParameter } from '../shared/session';
 
 export class NemoVideoExport implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,13 +34,20 @@ export class NemoVideoExport implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
-			{ ...sessionIdRequired, description: 'The NemoVideo session to render. The previous NemoVideo node outputs it as sessionId.' },
+			{
+				...sessionIdRequired,
+				// Not needed to resume or check a render by its ID (Options > Resume Render ID).
+				required: false,
+				description:
+					'The NemoVideo session to render. The previous NemoVideo node outputs it as sessionId. Not needed when Options > Resume Render ID is set.',
+			},
 			{
 				displayName: 'Wait for Completion',
 				name: 'waitForCompletion',
 				type: 'boolean',
 				default: true,
-				description: 'Whether to wait until the render finishes. Off: output the render ID at once.',
+				description:
+					"Whether to wait until the render finishes. Off: output the render ID at once; with Options > Resume Render ID set, check that render's status once.",
 			},
 			...exportProperties.map((property) => ({
 				...property,
@@ -62,8 +70,9 @@ export class NemoVideoExport implements INodeType {
 						type: 'string',
 						default: '',
 						description:
-							'Wait for (and download) a render that was started earlier, instead of starting a new one. An error about a timed-out render names its ID.',
+							'Wait for (and download) a render that was started earlier, instead of starting a new one; Session ID is then optional. An error about a timed-out render names its ID.',
 					},
+					onTimeoutOption,
 				],
 			},
 		],
@@ -75,7 +84,9 @@ export class NemoVideoExport implements INodeType {
 			this,
 			async (itemIndex, client) => {
 				const settings = exportSettings(this, itemIndex);
-				return [await exportSession(this, client, requireSessionId(this, itemIndex), settings, itemIndex)];
+				// A render id is enough to resume or check a render: no session needed then.
+				const sessionId = settings.resumeRenderId ? sessionIdParameter(this, itemIndex) : requireSessionId(this, itemIndex);
+				return [await exportSession(this, client, sessionId, settings, itemIndex)];
 			},
 			concurrency,
 		);

@@ -120,6 +120,28 @@ export const exportProperties: INodeProperties[] = [
 	},
 ];
 
+/** Export option: what a render still running at the deadline becomes (issue 12: a bounded call never renders twice). */
+export const onTimeoutOption: INodeProperties = {
+	displayName: 'On Timeout',
+	name: 'onTimeout',
+	type: 'options',
+	default: 'fail',
+	options: [
+		{
+			name: 'Fail',
+			value: 'fail',
+			description: 'The item fails with an error that names the render ID',
+		},
+		{
+			name: 'Return Status',
+			value: 'returnStatus',
+			description:
+				'Output the unfinished render as a normal item (status, progress, renderId); run again with Resume Render ID to wait for it',
+		},
+	],
+	description: 'What to do when the render has not finished within the timeout. The render keeps running either way.',
+};
+
 /** Bounds of the AI's event stream, shared by Generate and Photo to Video (inside their Options). */
 export const streamBoundOptions: INodeProperties[] = [
 	{

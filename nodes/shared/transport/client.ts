@@ -35,6 +35,11 @@ export interface CallOptions {
 	method: 'GET' | 'POST';
 	/** Path on the base URL, from '/'. */
 	path: string;
+	/**
+	 * A whole URL on the credential's origin to call instead of base URL + path: a URL the service returned,
+	 * called as given (a base URL with a path must not be put in front of it again). `path` then only names it.
+	 */
+	url?: string;
 	json?: unknown;
 	/** Builds a fresh streamed body for each attempt (a stream cannot be replayed). */
 	stream?: () => Promise<{ body: Readable; headers: Record<string, string> }>;
@@ -126,7 +131,7 @@ export class NemoVideoClient {
 			try {
 				response = await sendHttp({
 					method: options.method,
-					url: `${auth.baseUrl}${options.path}`,
+					url: urlFor(auth, options),
 					headers: { ...this.headersFor(auth, options), ...outgoing.headers },
 					body: outgoing.body,
 					signal,
@@ -277,25 +282,37 @@ export class NemoVideoClient {
 		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description, options.itemIndex);
 	}
 
-	/** Streams a finished file. The token goes along only when the URL is on the credential's base URL. */
+	/**
+	 * Streams a finished file. A URL the service returned is fetched as given, with the token only when it is on
+	 * the credential's origin; a path is an endpoint under the base URL. An answer that is not a file (JSON, HTML,
+	 * text) is refused: it is never handed on as the video (issue 9, points 14 and 15).
+	 */
 	async download(
-		url: string,
+		source: { url: string } | { path: string },
 		options: { itemIndex?: number; signal?: AbortSignal } = {},
 	): Promise<HttpResponse> {
 		const auth = await this.tokens.get();
-		if (sameOrigin(url, auth.baseUrl)) {
-			const path = url.slice(new URL(auth.baseUrl).origin.length);
-			const { response } = await this.open({
+		const url = 'url' in source ? source.url : undefined;
+		let response: HttpResponse;
+		if (url === undefined || sameOrigin(url, auth.baseUrl)) {
+			({ response } = await this.open({
 				method: 'GET',
-				path,
+				path: url === undefined ? (source as { path: string }).path : new URL(url).pathname,
+				url,
 				accept: '*/*',
 				itemIndex: options.itemIndex,
 				signal: options.signal,
 				bodyTimeoutMs: 120_000,
-			});
-			return response;
+			}));
+		} else {
+			response = await downloadPublic(url, this.signalFor({ signal: options.signal }));
 		}
-		return await downloadPublic(url, this.signalFor({ signal: options.signal }));
+		const contentType = headerValue(response.headers, 'content-type') ?? '';
+		if (NOT_A_FILE.test(contentType)) {
+			await discardBody(response);
+			throw new Error(`the answer was ${describeNonFile(contentType)} (${contentType.split(';')[0].trim()}, HTTP ${response.statusCode}), not the video file`);
+		}
+		return response;
 	}
 
 	// ---- endpoints ----------------------------------------------------------------------------
@@ -338,6 +355,22 @@ export class NemoVideoClient {
 			signal,
 		});
 	}
+}
+
+/** Content types that are an answer about a file, never the file (a JSON envelope, an HTML error page). */
+const NOT_A_FILE = /json|html|xml|^\s*text\//i;
+
+function describeNonFile(contentType: string): string {
+	if (/json/i.test(contentType)) return 'JSON';
+	if (/html/i.test(contentType)) return 'an HTML page';
+	return /xml/i.test(contentType) ? 'XML' : 'text';
+}
+
+/** Base URL + path, or the caller's whole URL, which must stay on the credential's origin: it carries the token. */
+function urlFor(auth: NemoVideoAuth, options: CallOptions): string {
+	if (options.url === undefined) return `${auth.baseUrl}${options.path}`;
+	if (!sameOrigin(options.url, auth.baseUrl)) throw new Error('refused to send the token to a URL off the credential\'s origin');
+	return options.url;
 }
 
 /** A plain download from a URL the service returned: no token, http(s) only, redirects checked by hand. */
