@@ -1,6 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { renderIdsOf } from './render';
+import { compactForTool, isToolMode, toolError, toolErrorJson } from './toolMode';
 import { NemoVideoClient } from './transport/client';
 
 export type ItemWork = (itemIndexes: number[], client: NemoVideoClient) => Promise<INodeExecutionData[]>;
@@ -20,39 +22,90 @@ export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItem
 	return paired.length === 1 ? paired[0] : paired;
 }
 
-function errorItem(error: Error, paired: IPairedItemData | IPairedItemData[]): INodeExecutionData {
+/**
+ * An item that an upstream node output under "Continue On Fail": n8n's own shape (`json.error`, and `error`
+ * on the item in n8n 2.x). Acting on it would work on nothing: Generate would open a new session and charge it.
+ */
+export function isErrorItem(item: INodeExecutionData | undefined): boolean {
+	if (!item) return false;
+	if ((item as { error?: unknown }).error !== undefined) return true;
+	const error = item.json?.error;
+	if (typeof error === 'string') return error.length > 0;
+	return typeof error === 'object' && error !== null && typeof (error as IDataObject).message === 'string';
+}
+
+/** The groups without the input items that are error items (they are passed through, never acted on). */
+export function runnableGroups(ctx: IExecuteFunctions, groups: number[][]): number[][] {
+	const input = ctx.getInputData();
+	return groups.map((group) => group.filter((index) => !isErrorItem(input[index]))).filter((group) => group.length);
+}
+
+/** The ids a NemoVideo error carries (`context.nemoVideo`: render.ts's renderIdsOf, or only a session id). */
+export function errorIds(error: unknown): IDataObject {
+	const ids = (renderIdsOf(error) ?? (error as { context?: IDataObject }).context?.nemoVideo ?? {}) as IDataObject;
+	const fields: IDataObject = {};
+	for (const key of ['sessionId', 'renderId', 'failedRenderIds', 'url']) {
+		const value = ids[key];
+		if (value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0)) fields[key] = value;
+	}
+	return fields;
+}
+
+function errorItem(ctx: IExecuteFunctions, error: Error, paired: IPairedItemData | IPairedItemData[]): INodeExecutionData {
+	if (isToolMode(ctx)) return { json: { ...toolErrorJson(ctx, error), ...errorIds(error) }, pairedItem: paired };
 	const json: IDataObject = { error: error.message };
 	const description = (error as { description?: unknown }).description;
 	if (typeof description === 'string' && description) json.errorDescription = description;
-	return { json, pairedItem: paired };
+	return { json: { ...json, ...errorIds(error) }, pairedItem: paired };
 }
 
-/**
- * Runs `work` for each group of input items (one group per item unless the node groups them), at most
- * `concurrency` at once, and returns the outputs in input order. Honours "Continue On Fail": a failed group
- * becomes an error item paired with its inputs, and the other groups still run.
- */
-export async function runGroups(
+/** Renders and sessions that finished before a failure stopped the node: they were paid for and must not vanish. */
+function finishedWork(results: Array<INodeExecutionData[] | Error | undefined>, groups: number[][]): string[] {
+	const lines: string[] = [];
+	results.forEach((result, index) => {
+		if (!Array.isArray(result)) return;
+		for (const output of result) {
+			const json = output.json ?? {};
+			if (!json.renderId || json.error) continue;
+			const where = `item ${groups[index].join(', ')}`;
+			lines.push(
+				`${where}: render ${String(json.renderId)} of session ${String(json.sessionId ?? '?')} (${String(json.status ?? 'started')}${json.url ? `, ${String(json.url)}` : ''})`,
+			);
+		}
+	});
+	return lines;
+}
+
+/** The error that stops the node, naming the work that already finished so it can be fetched, not paid twice. */
+function stoppingError(ctx: IExecuteFunctions, error: Error, finished: string[]): Error {
+	if (finished.length > 0) {
+		const note = `These finished before the failure and are not lost: ${finished.join('; ')}. Fetch each with NemoVideo Export & Wait: "Session ID" and "Resume Render ID" set to its ids (no new render, no credits).`;
+		const description = (error as { description?: unknown }).description;
+		(error as { description?: string }).description = typeof description === 'string' && description ? `${description} ${note}` : note;
+		const context = ((error as { context?: IDataObject }).context ??= {});
+		context.finishedRenders = finished;
+	}
+	return isToolMode(ctx) ? toolError(ctx, error) : error;
+}
+
+/** Runs `work` for each group, at most `concurrency` at once; a failure (without Continue On Fail) starts no new group. */
+async function runAll(
 	ctx: IExecuteFunctions,
 	groups: number[][],
 	work: ItemWork,
-	concurrency = 1,
-): Promise<INodeExecutionData[][]> {
+	concurrency: number,
+): Promise<Array<INodeExecutionData[] | Error | undefined>> {
 	const client = new NemoVideoClient(ctx);
-	const results: Array<INodeExecutionData[] | Error> = new Array(groups.length);
+	const results: Array<INodeExecutionData[] | Error | undefined> = new Array(groups.length);
 	let next = 0;
 	let stopped = false;
-
 	const worker = async () => {
 		while (!stopped && next < groups.length) {
 			const index = next++;
 			const group = groups[index];
 			try {
 				const outputs = await work(group, client);
-				results[index] = outputs.map((output) => ({
-					...output,
-					pairedItem: output.pairedItem ?? pairedWith(group),
-				}));
+				results[index] = outputs.map((output) => ({ ...output, pairedItem: output.pairedItem ?? pairedWith(group) }));
 			} catch (error) {
 				results[index] = withItemIndex(ctx, error, group[0]);
 				if (!ctx.continueOnFail()) stopped = true;
@@ -60,18 +113,43 @@ export async function runGroups(
 		}
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, groups.length)) }, worker));
+	return results;
+}
 
-	const output: INodeExecutionData[] = [];
-	for (let index = 0; index < groups.length; index++) {
+/**
+ * Runs `work` for each group of input items (one group per item unless the node groups them), at most
+ * `concurrency` at once, and returns the outputs in input order. Rules for every node:
+ * - an input item that is an error item is passed through, paired, never acted on and never grouped;
+ * - "Continue On Fail": a failed group becomes an error item (with the ids it knows as fields);
+ * - without it, the first failure starts no new group, lets started ones finish, and names what they made;
+ * - as an AI tool, outputs are compact and errors say which tool arguments to change.
+ */
+export async function runGroups(
+	ctx: IExecuteFunctions,
+	groups: number[][],
+	work: ItemWork,
+	concurrency = 1,
+): Promise<INodeExecutionData[][]> {
+	const input = ctx.getInputData();
+	const errorInputs = input.map((item, index) => (isErrorItem(item) ? index : -1)).filter((index) => index >= 0);
+	const runnable = runnableGroups(ctx, groups);
+	const results = await runAll(ctx, runnable, work, concurrency);
+
+	const failure = results.find((result): result is Error => result instanceof Error);
+	if (failure && !ctx.continueOnFail()) throw stoppingError(ctx, failure, finishedWork(results, runnable));
+
+	const tool = isToolMode(ctx);
+	const entries: Array<{ at: number; items: INodeExecutionData[] }> = errorInputs.map((index) => ({
+		at: index,
+		items: [{ json: { ...input[index].json }, pairedItem: { item: index } }],
+	}));
+	runnable.forEach((group, index) => {
 		const result = results[index];
-		if (result instanceof Error) {
-			if (!ctx.continueOnFail()) throw result;
-			output.push(errorItem(result, pairedWith(groups[index])));
-		} else if (result) {
-			output.push(...result);
-		}
-	}
-	return [output];
+		if (result instanceof Error) entries.push({ at: group[0], items: [errorItem(ctx, result, pairedWith(group))] });
+		else if (result) entries.push({ at: group[0], items: tool ? result.map((output) => compactForTool(ctx, output)) : result });
+	});
+	entries.sort((a, b) => a.at - b.at);
+	return [entries.flatMap((entry) => entry.items)];
 }
 
 /** One group per input item: the common case. */

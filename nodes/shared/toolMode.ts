@@ -1,0 +1,291 @@
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { sessionIdParameter } from './session';
+import { isNemoVideoError } from './transport/errors';
+
+/** What tool-mode detection reads of the execution context (n8n 1.x contexts lack isToolExecution). */
+export interface ToolModeContext {
+	getNode(): INode;
+	isToolExecution?: () => boolean;
+}
+
+/** Default bound of one tool call: MCP clients commonly give up after about 60 s. */
+export const DEFAULT_TOOL_TIMEOUT_SECONDS = 45;
+
+/**
+ * Whether the node runs as an AI tool (for the AI Agent or the MCP Server Trigger). n8n wraps every
+ * `usableAsTool` node as a `<name>Tool` type (n8n/dist/tool-generation/ai-tools.js `convertNodeToAiTool` in
+ * 2.41; n8n/dist/load-nodes-and-credentials.js in 1.123), and a tool node always runs under that type name:
+ * called through n8n-core's makeHandleToolInvocation (MCP Server Trigger, older agents) its context is a
+ * SupplyDataContext whose `isToolExecution()` is true; run by the engine on an agent's request
+ * (requests-response.js) its context is a plain ExecuteContext, where `isToolExecution()` is false. The type
+ * name holds in both paths and in n8n 1.x, which has no `isToolExecution`.
+ */
+export function isToolMode(ctx: ToolModeContext): boolean {
+	if (typeof ctx.isToolExecution === 'function' && ctx.isToolExecution()) return true;
+	const typeName = String(ctx.getNode().type ?? '').split('.').pop() ?? '';
+	return typeName.endsWith('Tool');
+}
+
+/** The node's own name (`nemoVideoExport`), whichever variant runs. */
+export function baseNodeName(ctx: ToolModeContext): string {
+	return (String(ctx.getNode().type ?? '').split('.').pop() ?? '').replace(/Tool$/, '');
+}
+
+/** The tool call's time bound in ms (`options.toolTimeoutSeconds`, default 45 s). */
+export function toolTimeoutMs(ctx: IExecuteFunctions, itemIndex: number): number {
+	const seconds = Number(ctx.getNodeParameter('options.toolTimeoutSeconds', itemIndex, DEFAULT_TOOL_TIMEOUT_SECONDS));
+	return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TOOL_TIMEOUT_SECONDS) * 1000;
+}
+
+/** What Export & Wait changes when it runs as a tool: no download, a bounded wait, an unfinished render as status. */
+export interface ToolExportOverrides {
+	download: false;
+	onTimeout: 'returnStatus';
+	timeoutMs: number;
+}
+
+/** Export & Wait's tool-mode settings; undefined outside tool mode (the node's own settings apply). */
+export function toolExportOverrides(ctx: IExecuteFunctions, itemIndex: number): ToolExportOverrides | undefined {
+	if (!isToolMode(ctx)) return undefined;
+	const timeoutMinutes = Number(ctx.getNodeParameter('timeoutMinutes', itemIndex, 20));
+	return {
+		download: false,
+		onTimeout: 'returnStatus',
+		timeoutMs: Math.min(timeoutMinutes * 60_000, toolTimeoutMs(ctx, itemIndex)),
+	};
+}
+
+/** Generate's timeout in minutes, bounded by the tool call's limit in tool mode. */
+export function boundedTimeoutMinutes(ctx: IExecuteFunctions, itemIndex: number, timeoutMinutes: number): number {
+	return isToolMode(ctx) ? Math.min(timeoutMinutes, toolTimeoutMs(ctx, itemIndex) / 60_000) : timeoutMinutes;
+}
+
+function rawParameter(node: INode, path: string): unknown {
+	let value: unknown = node.parameters;
+	for (const key of path.split('.')) {
+		if (!value || typeof value !== 'object') return undefined;
+		value = (value as IDataObject)[key];
+	}
+	return value;
+}
+
+/** The `$fromAI` key a parameter is filled from, if the workflow lets the agent fill it. */
+export function toolArgumentOf(node: INode, path: string): string | undefined {
+	const raw = rawParameter(node, path);
+	if (typeof raw !== 'string') return undefined;
+	return /\$fromAI\(\s*(['"`])([A-Za-z0-9_-]{1,64})\1/.exec(raw)?.[2];
+}
+
+/** The value a tool argument gives to ask for a new session (an explicitly empty argument works too). */
+export const NEW_SESSION = 'new';
+
+/**
+ * The session id of Upload and Generate: '' asks for a new session. In tool mode a new session (which costs
+ * credits once the AI is asked) must be asked for: the argument is empty or `new`, or the workflow fixed the
+ * parameter as empty. An expression that resolved to nothing (the `{{ $json.sessionId }}` default, empty in
+ * a tool call) is refused. Outside tool mode this is the parameter as it always was.
+ */
+export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number): string {
+	const value = sessionIdParameter(ctx, itemIndex);
+	if (!isToolMode(ctx)) return value;
+	if (value.toLowerCase() === NEW_SESSION) return '';
+	if (value) return value;
+	const node = ctx.getNode();
+	const raw = rawParameter(node, 'sessionId');
+	const argument = toolArgumentOf(node, 'sessionId');
+	if (argument || raw === '') return '';
+	throw new NodeOperationError(node, 'No session given, and a new one was not asked for', {
+		itemIndex,
+		description: `The tool's Session ID is "${String(raw)}", which is empty in this call, so it would open a new, empty session and spend credits on it. Let the agent fill it: set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}.`,
+	});
+}
+
+/** n8n setting labels that errors name, the parameter each stands for, and the node that has it (if only one). */
+const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string; argument?: string }> = [
+	{ label: 'Resume Render ID', path: 'options.renderId', onlyOn: 'nemoVideoExport', argument: 'renderId' },
+	{ label: 'Generation Timeout (Minutes)', path: 'options.generationTimeoutMinutes' },
+	{ label: 'Timeout (Minutes)', path: 'timeoutMinutes' },
+	{ label: 'Session ID', path: 'sessionId' },
+	{ label: 'Wait for Completion', path: 'waitForCompletion' },
+	{ label: 'Binary Properties', path: 'binaryProperties' },
+	{ label: 'Source', path: 'source' },
+	{ label: 'URLs', path: 'urls' },
+	{ label: 'Prompt', path: 'prompt' },
+	{ label: 'Minimum Credits', path: 'minimumCredits' },
+	{ label: 'On Timeout', path: 'options.onTimeout' },
+];
+
+/**
+ * Rewrites `"Setting Label"` in a message into what an agent can change: the tool argument that fills it
+ * (its `$fromAI` key), the argument of another NemoVideo tool, or a fixed setting of the workflow.
+ */
+export function renameSettings(ctx: ToolModeContext, text: string): string {
+	const node = ctx.getNode();
+	const self = baseNodeName(ctx);
+	let result = text;
+	for (const { label, path, onlyOn, argument: conventional } of SETTING_LABELS) {
+		const argument = toolArgumentOf(node, path);
+		const pattern = new RegExp(`(?:the option |the setting )?"${label.replace(/[()]/g, '\\$&')}"`, 'g');
+		let replacement = `the tool's fixed setting "${label}" (set in the workflow, not an argument of this tool)`;
+		if (argument) replacement = `the argument "${argument}"`;
+		else if (onlyOn && onlyOn !== self) replacement = `the argument "${conventional ?? label}" of the NemoVideo Export & Wait tool`;
+		result = result.replace(pattern, replacement);
+	}
+	return result;
+}
+
+const RETRYABLE_KINDS = new Set(['rateLimited', 'serverError', 'network', 'timeout']);
+
+/** Whether calling again with the same arguments can help, and the service's app code, when known. */
+export function classifyForTool(error: unknown): { code: number | null; retryable: boolean } {
+	if (isNemoVideoError(error)) {
+		return { code: error.appCode ?? null, retryable: RETRYABLE_KINDS.has(error.kind) };
+	}
+	const cause = (error as { cause?: unknown }).cause;
+	if (cause && cause !== error && isNemoVideoError(cause)) return classifyForTool(cause);
+	return { code: null, retryable: false };
+}
+
+/**
+ * An error as an agent should read it: one message (n8n's agent path keeps only the message) that names the
+ * tool arguments to change, the service's app code and whether retrying can help. The original ids
+ * (`context.nemoVideo`) and item index are kept.
+ */
+export function toolError(ctx: ToolModeContext, error: Error): NodeOperationError {
+	const node = ctx.getNode();
+	const { code, retryable } = classifyForTool(error);
+	const description = (error as { description?: unknown }).description;
+	const details = typeof description === 'string' && description ? ` ${renameSettings(ctx, description)}` : '';
+	const verdict = retryable ? 'Retrying the same call later can help.' : 'Retrying the same call will not help.';
+	const codeText = code !== null ? ` (NemoVideo code ${code})` : '';
+	const message = `${renameSettings(ctx, error.message).replace(/[.\s]+$/, '')}${codeText}.${details} ${verdict}`;
+	const context = ((error as { context?: IDataObject }).context ?? {}) as IDataObject;
+	const formatted = new NodeOperationError(node, message, {
+		itemIndex: context.itemIndex as number | undefined,
+		description: '',
+	});
+	formatted.context = { ...context, code, retryable };
+	return formatted;
+}
+
+/** An error item in tool mode: the formatted message plus `code` and `retryable` as fields. */
+export function toolErrorJson(ctx: ToolModeContext, error: Error): IDataObject {
+	const formatted = toolError(ctx, error);
+	return { error: formatted.message, code: formatted.context.code as number | null, retryable: formatted.context.retryable as boolean };
+}
+
+const MAX_TEXT = 600;
+
+function oneLine(text: unknown, max = MAX_TEXT): string {
+	const flat = String(text ?? '').replace(/\s+/g, ' ').trim();
+	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function pick(json: IDataObject, keys: string[]): IDataObject {
+	const result: IDataObject = {};
+	for (const key of keys) if (json[key] !== undefined && json[key] !== null) result[key] = json[key];
+	return result;
+}
+
+/** What an agent does with a render: hand on the URL, or ask again with the render id. */
+export function renderNextStep(json: IDataObject): { summary: string; nextStep: string } {
+	const renderId = String(json.renderId ?? '');
+	if (json.status === 'completed' && json.url) {
+		const length = json.durationSeconds ? `${String(json.durationSeconds)} s ` : '';
+		return {
+			summary: `The ${length}MP4 video is ready at url.`,
+			nextStep: 'Give the url to the user. To change the video, call NemoVideo Generate with this sessionId and an edit prompt, then Export & Wait again.',
+		};
+	}
+	const progress = typeof json.progress === 'number' ? `, ${json.progress}%` : '';
+	return {
+		summary: `Render ${renderId} is ${String(json.status ?? 'pending')}${progress}; it keeps running on NemoVideo.`,
+		nextStep: `Call NemoVideo Export & Wait with renderId "${renderId}" (sessionId "${String(json.sessionId ?? '')}") to wait again or get the url. Do not start a new export or Photo to Video for it: that renders and charges again.`,
+	};
+}
+
+function compactRender(json: IDataObject): IDataObject {
+	const fields = pick(json, ['sessionId', 'renderId', 'status', 'progress', 'url', 'durationSeconds', 'sizeBytes', 'failedRenderIds']);
+	if (json.status === 'completed') delete fields.progress;
+	return { ...fields, ...renderNextStep(json) };
+}
+
+function compactPhotoToVideo(json: IDataObject): IDataObject {
+	if (!json.renderId) return compactGenerating(json);
+	const files = Array.isArray(json.files) ? json.files.length : undefined;
+	const step = renderNextStep(json);
+	return {
+		...compactRender(json),
+		...(files !== undefined ? { photoCount: files } : {}),
+		summary: `${step.summary}${files !== undefined ? ` Made from ${files} file${files === 1 ? '' : 's'}.` : ''}`,
+	};
+}
+
+function compactGenerating(json: IDataObject): IDataObject {
+	return {
+		...pick(json, ['sessionId', 'status', 'fileCount']),
+		summary: oneLine(json.summary ?? json.text),
+		nextStep: String(json.nextStep ?? ''),
+	};
+}
+
+function compactUpload(json: IDataObject): IDataObject {
+	const files = Array.isArray(json.files) ? (json.files as IDataObject[]) : [];
+	const byType: IDataObject = {};
+	for (const file of files) byType[String(file.fileType || 'file')] = ((byType[String(file.fileType || 'file')] as number) ?? 0) + 1;
+	const names = files.slice(0, 20).map((file) => String(file.filename));
+	return {
+		...pick(json, ['sessionId', 'sessionCreated', 'fileCount', 'previousSessionId', 'notice']),
+		fileTypes: byType,
+		files: files.length > names.length ? [...names, `…and ${files.length - names.length} more`] : names,
+		nextStep: `Call NemoVideo Generate with sessionId "${String(json.sessionId)}" and a prompt saying what video to make (about 100 credits for a generated clip, 50 for an edit), then NemoVideo Export & Wait with the same sessionId.`,
+	};
+}
+
+interface CompactTimeline extends IDataObject {
+	durationSeconds: number;
+	tracks: IDataObject[];
+}
+
+function compactTimeline(timeline: unknown): CompactTimeline | undefined {
+	if (!timeline || typeof timeline !== 'object') return undefined;
+	const value = timeline as IDataObject;
+	const tracks = Array.isArray(value.tracks) ? (value.tracks as IDataObject[]) : [];
+	return {
+		durationSeconds: Number(value.durationSeconds ?? 0),
+		...(value.title ? { title: value.title } : {}),
+		tracks: tracks.map((track) => pick(track, ['type', 'segmentCount', 'durationSeconds'])),
+	};
+}
+
+function compactGenerate(json: IDataObject): IDataObject {
+	const ready = json.readyToExport === true;
+	return {
+		...pick(json, ['sessionId', 'stateChanged', 'readyToExport']),
+		text: oneLine(json.text || json.changeSummary),
+		...(json.text && json.changeSummary ? { change: oneLine(json.changeSummary, 300) } : {}),
+		timeline: compactTimeline(json.timeline),
+		nextStep: ready
+			? `Call NemoVideo Export & Wait with sessionId "${String(json.sessionId)}" to render the MP4 (export is free), or Generate again to edit (about 50 credits).`
+			: `The timeline is still empty. Upload photos into session "${String(json.sessionId)}" with NemoVideo Upload, or call Generate with a more specific prompt.`,
+	};
+}
+
+/**
+ * The compact, self-explanatory output of a node used as a tool: no binary (it cannot cross the tool
+ * boundary), no raw draft, no per-segment metadata, no text said twice. Get State shapes its own output.
+ */
+export function compactForTool(ctx: ToolModeContext, output: INodeExecutionData): INodeExecutionData {
+	const json = output.json;
+	if (typeof json.error === 'string') return { json, pairedItem: output.pairedItem };
+	const shapers: Record<string, (value: IDataObject) => IDataObject> = {
+		nemoVideoExport: compactRender,
+		nemoVideoPhotoToVideo: compactPhotoToVideo,
+		nemoVideoUpload: compactUpload,
+		nemoVideoGenerate: compactGenerate,
+	};
+	const shape = shapers[baseNodeName(ctx)];
+	return { json: shape ? shape(json) : json, pairedItem: output.pairedItem };
+}
