@@ -10,6 +10,10 @@ import { REGISTER_URL } from '../shared/constants';
 import { credentials, nodeIcon } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
 
+/** What an agent reads about this tool (n8n's tool variant takes it as its description). */
+const TOOL_DESCRIPTION =
+	'Reads the NemoVideo credit balance: available, frozen (held by work in progress) and total. Free. Costs of the other NemoVideo tools: about 100 credits for a generated clip (Photo to Video, or Generate making a video), about 50 for an edit with Generate; Upload, Get State and Export & Wait are free. Check it before Photo to Video or Generate.';
+
 export class NemoVideoCredits implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'NemoVideo Credits',
@@ -20,7 +24,7 @@ export class NemoVideoCredits implements INodeType {
 		subtitle: 'Check credit balance',
 		description: 'Read the NemoVideo credit balance: available, frozen and total',
 		defaults: { name: 'NemoVideo Credits' },
-		usableAsTool: true,
+		usableAsTool: { replacements: { description: TOOL_DESCRIPTION } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials,

@@ -14,10 +14,16 @@ import {
 	nodeIcon,
 	onTimeoutOption,
 	sessionIdRequired,
+	toolTimeoutOption,
 } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
 import { exportSession, exportSettings } from '../shared/render';
 import { requireSessionId, sessionIdParameter } from '../shared/session';
+import { toolExportOverrides } from '../shared/toolMode';
+
+/** What an agent reads about this tool (n8n's tool variant takes it as its description). */
+const TOOL_DESCRIPTION =
+	'Step 3 of 3: renders a NemoVideo session to an MP4 and returns its url. Free (no credits). Give the sessionId from NemoVideo Upload or Generate to start a render; or give the renderId of a render started earlier (by this tool or Photo to Video) to check it or wait again: then sessionId is not needed and nothing is rendered twice. Returns status (completed, pending or processing), progress, renderId, url, durationSeconds, summary and nextStep. A call returns within about 45 s: if status is not "completed", call again with the same renderId.';
 
 export class NemoVideoExport implements INodeType {
 	description: INodeTypeDescription = {
@@ -29,7 +35,7 @@ export class NemoVideoExport implements INodeType {
 		subtitle: 'Render and download the video',
 		description: 'Render a NemoVideo session to MP4, wait for it, and download it as binary data',
 		defaults: { name: 'NemoVideo Export & Wait' },
-		usableAsTool: true,
+		usableAsTool: { replacements: { description: TOOL_DESCRIPTION } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
@@ -64,6 +70,7 @@ export class NemoVideoExport implements INodeType {
 				options: [
 					concurrencyOption(5),
 					fileNameOption,
+					toolTimeoutOption,
 					{
 						displayName: 'Resume Render ID',
 						name: 'renderId',
@@ -83,7 +90,7 @@ export class NemoVideoExport implements INodeType {
 		return await runPerItem(
 			this,
 			async (itemIndex, client) => {
-				const settings = exportSettings(this, itemIndex);
+				const settings = exportSettings(this, itemIndex, toolExportOverrides(this, itemIndex));
 				// A render id is enough to resume or check a render: no session needed then.
 				const sessionId = settings.resumeRenderId ? sessionIdParameter(this, itemIndex) : requireSessionId(this, itemIndex);
 				return [await exportSession(this, client, sessionId, settings, itemIndex)];

@@ -12,10 +12,15 @@ import {
 	promptProperty,
 	sessionIdOrNew,
 	streamBoundOptions,
+	toolTimeoutOption,
 } from '../shared/descriptions';
 import { generate, generateOptions } from '../shared/generate';
 import { runPerItem } from '../shared/items';
-import { sessionIdParameter } from '../shared/session';
+import { boundedTimeoutMinutes, requestedSessionId } from '../shared/toolMode';
+
+/** What an agent reads about this tool (n8n's tool variant takes it as its description). */
+const TOOL_DESCRIPTION =
+	'Step 2 of 3: tells the NemoVideo AI, in plain words, what video to make from the photos of a session, or how to edit it (e.g. "a 20 second vertical slideshow with smooth transitions"). Costs credits: about 100 for a generated clip, about 50 for an edit. Needs the sessionId returned by NemoVideo Upload ("new" only to start an empty session). Returns the AI\'s reply text, readyToExport and a short timeline. Next: NemoVideo Export & Wait with the same sessionId. Usual order: Upload → Generate → Export & Wait, or Photo to Video alone.';
 
 export class NemoVideoGenerate implements INodeType {
 	description: INodeTypeDescription = {
@@ -27,7 +32,7 @@ export class NemoVideoGenerate implements INodeType {
 		subtitle: '={{ $parameter["prompt"] }}',
 		description: 'Tell the NemoVideo AI what video to make or how to edit it',
 		defaults: { name: 'NemoVideo Generate' },
-		usableAsTool: true,
+		usableAsTool: { replacements: { description: TOOL_DESCRIPTION } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
@@ -50,6 +55,7 @@ export class NemoVideoGenerate implements INodeType {
 				default: {},
 				options: [
 					...streamBoundOptions,
+					toolTimeoutOption,
 				],
 			},
 		],
@@ -58,9 +64,9 @@ export class NemoVideoGenerate implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
 			const sessionId =
-				sessionIdParameter(this, itemIndex) || (await client.createSession(itemIndex)).sessionId;
+				requestedSessionId(this, itemIndex) || (await client.createSession(itemIndex)).sessionId;
 			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
-			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
+			const timeoutMinutes = boundedTimeoutMinutes(this, itemIndex, this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number);
 			return await generate(this, client, sessionId, prompt, generateOptions(this, itemIndex, timeoutMinutes));
 		});
 	}

@@ -7,19 +7,24 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import {
-	binaryPropertiesProperty,
 	concurrencyOption,
 	credentials,
 	fileNameOption,
+	fileSourceProperties,
 	exportProperties,
 	groupingProperty,
 	nodeIcon,
 	promptProperty,
 	streamBoundOptions,
+	toolTimeoutOption,
 } from '../shared/descriptions';
-import { runGroups } from '../shared/items';
-import { photoToVideo } from '../shared/photoToVideo';
+import { runGroups, runnableGroups } from '../shared/items';
+import { checkAllGroups, checkedFilesOf, photoToVideo } from '../shared/photoToVideo';
 import { groupItems } from '../shared/pipeline';
+
+/** What an agent reads about this tool (n8n's tool variant takes it as its description). */
+const TOOL_DESCRIPTION =
+	'Makes an MP4 video from photos in ONE call: give the photos\' http(s) URLs (comma or newline separated) and, if wanted, a prompt, aspect ratio (16:9, 9:16 or 1:1) and length. It uploads them into a new NemoVideo session, has the AI build the video (costs about 100 credits) and renders it (export is free). Returns url (the MP4), sessionId, renderId, status, durationSeconds, summary and nextStep. If status is not "completed" when the call returns, call NemoVideo Export & Wait with that renderId; never call Photo to Video again for the same photos (it charges again). Use it alone, or Upload → Generate → Export & Wait for step-by-step control.';
 
 export class NemoVideoPhotoToVideo implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,12 +36,12 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		subtitle: '={{ $parameter["aspectRatio"] + " video" }}',
 		description: 'Turn photos into an MP4 in one step: upload, generate, export and download',
 		defaults: { name: 'NemoVideo Photo to Video' },
-		usableAsTool: true,
+		usableAsTool: { replacements: { description: TOOL_DESCRIPTION } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
-			binaryPropertiesProperty,
+			...fileSourceProperties,
 			groupingProperty,
 			{ ...promptProperty, required: false, description: 'What video to make of the photos' },
 			{
@@ -78,6 +83,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 						description: 'Longest time to wait for the AI to build the video',
 					},
 					...streamBoundOptions,
+					toolTimeoutOption,
 				],
 			},
 		],
@@ -86,10 +92,12 @@ export class NemoVideoPhotoToVideo implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const grouping = this.getNodeParameter('grouping', 0, 'all') as string;
 		const concurrency = this.getNodeParameter('options.concurrency', 0, 5) as number;
+		const groups = runnableGroups(this, groupItems(this, grouping, false));
+		const checked = await checkAllGroups(this, groups);
 		return await runGroups(
 			this,
-			groupItems(this, grouping, false),
-			async (group, client) => await photoToVideo(this, client, group),
+			groups,
+			async (group, client) => await photoToVideo(this, client, checkedFilesOf(checked, group)),
 			concurrency,
 		);
 	}

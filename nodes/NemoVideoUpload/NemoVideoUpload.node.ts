@@ -7,15 +7,19 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import {
-	binaryPropertiesProperty,
 	credentials,
+	fileSourceProperties,
 	groupingProperty,
 	nodeIcon,
 	sessionIdOrNew,
 } from '../shared/descriptions';
 import { pairedWith, runGroups } from '../shared/items';
 import { collectGroupFiles, groupItems, uploadToSession } from '../shared/pipeline';
-import { sessionIdParameter } from '../shared/session';
+import { requestedSessionId } from '../shared/toolMode';
+
+/** What an agent reads about this tool (n8n's tool variant takes it as its description). */
+const TOOL_DESCRIPTION =
+	'Step 1 of 3: puts photos (or videos and audio) into a NemoVideo session from their http(s) URLs (comma or newline separated). Free. sessionId: "new" starts a new session; a sessionId from an earlier step adds the files to that session. Returns sessionId, fileCount and the file names. Next: NemoVideo Generate with that sessionId, then NemoVideo Export & Wait. To make a video in one call, use NemoVideo Photo to Video instead.';
 
 export class NemoVideoUpload implements INodeType {
 	description: INodeTypeDescription = {
@@ -27,33 +31,13 @@ export class NemoVideoUpload implements INodeType {
 		subtitle: '={{ $parameter["source"] === "url" ? "Upload from URLs" : "Upload files" }}',
 		description: 'Upload photos (or videos and audio) into a NemoVideo session',
 		defaults: { name: 'NemoVideo Upload' },
-		usableAsTool: true,
+		usableAsTool: { replacements: { description: TOOL_DESCRIPTION } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
 			sessionIdOrNew,
-			{
-				displayName: 'Source',
-				name: 'source',
-				type: 'options',
-				default: 'binary',
-				options: [
-					{ name: 'Binary Data', value: 'binary', description: 'Files of the input items, streamed from n8n' },
-					{ name: 'URLs', value: 'url', description: 'Public URLs the service downloads itself' },
-				],
-			},
-			{ ...binaryPropertiesProperty, displayOptions: { show: { source: ['binary'] } } },
-			{
-				displayName: 'URLs',
-				name: 'urls',
-				type: 'string',
-				typeOptions: { rows: 3 },
-				default: '',
-				required: true,
-				displayOptions: { show: { source: ['url'] } },
-				description: 'Http(s) URLs of photos or videos, separated by commas or new lines',
-			},
+			...fileSourceProperties,
 			groupingProperty,
 		],
 	};
@@ -66,7 +50,7 @@ export class NemoVideoUpload implements INodeType {
 			if (collected.itemIndexes.length === 0) return collected.failed;
 			const outcome = await uploadToSession(
 				client,
-				sessionIdParameter(this, group[0]),
+				requestedSessionId(this, group[0]),
 				collected,
 				collected.itemIndexes[0],
 			);

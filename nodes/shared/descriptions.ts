@@ -194,3 +194,44 @@ export const promptProperty: INodeProperties = {
 	description:
 		'What the AI should do, in plain words. Be specific: "a 20 second vertical slideshow with smooth transitions and lo-fi music" works better than "make it nice". Each message costs credits.',
 };
+
+/** Where the files come from, shared by Upload and Photo to Video. */
+export const sourceProperty: INodeProperties = {
+	displayName: 'Source',
+	name: 'source',
+	type: 'options',
+	default: 'binary',
+	options: [
+		{ name: 'Binary Data', value: 'binary', description: 'Files of the input items, streamed from n8n' },
+		{ name: 'URLs', value: 'url', description: 'Public URLs the service downloads itself' },
+	],
+};
+
+export const urlsProperty: INodeProperties = {
+	displayName: 'URLs',
+	name: 'urls',
+	type: 'string',
+	typeOptions: { rows: 3 },
+	default: '',
+	required: true,
+	displayOptions: { show: { source: ['url'] } },
+	description: 'Http(s) URLs of photos or videos, separated by commas or new lines',
+};
+
+/** The files' parameters of Upload and Photo to Video: Source, then Binary Properties or URLs. */
+export const fileSourceProperties: INodeProperties[] = [
+	sourceProperty,
+	{ ...binaryPropertiesProperty, displayOptions: { show: { source: ['binary'] } } },
+	urlsProperty,
+];
+
+/** Options of a node used as an AI tool (ignored outside tool mode). */
+export const toolTimeoutOption: INodeProperties = {
+	displayName: 'Tool Call Time Limit (Seconds)',
+	name: 'toolTimeoutSeconds',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 45,
+	description:
+		'Only when the node runs as an AI tool: return within this time (MCP clients give up after about 60 s). An unfinished render comes back with its status and renderId, to ask again with Export & Wait.',
+};

@@ -1,12 +1,16 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_PROMPT } from './constants';
 import { generate, generateOptions } from './generate';
+import type { GenerateOptions } from './generate';
 import { pairedWith } from './items';
+import type { GroupFiles } from './pipeline';
 import { collectGroupFiles, uploadToSession } from './pipeline';
 import { exportSession, exportSettings } from './render';
+import { isToolMode, toolTimeoutMs } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
+import { asNodeError } from './transport/errors';
 
 /** The prompt with the node's aspect-ratio and length options written into it. */
 export function composePrompt(prompt: string, aspectRatio: string, lengthSeconds: number): string {
@@ -16,18 +20,79 @@ export function composePrompt(prompt: string, aspectRatio: string, lengthSeconds
 	return parts.map((part) => (/[.!?]$/.test(part) ? part : `${part}.`)).join(' ');
 }
 
+function groupKey(group: number[]): string {
+	return group.join(',');
+}
+
 /**
- * One video from a group of items: new session, upload, generate, check, export and download, through the same
- * code as the single-step nodes.
+ * Checks the files of every group before any group is sent (issue 9 §9: with One per Item, a bad file in one
+ * item must not let other workers start, and charge, renders that are then thrown away). Without "Continue On
+ * Fail" the first bad file fails the node here, with nothing sent.
+ */
+export async function checkAllGroups(ctx: IExecuteFunctions, groups: number[][]): Promise<Map<string, GroupFiles>> {
+	const checked = new Map<string, GroupFiles>();
+	for (const group of groups) {
+		const source = ctx.getNodeParameter('source', group[0], 'binary') as 'binary' | 'url';
+		checked.set(groupKey(group), await collectGroupFiles(ctx, group, source));
+	}
+	return checked;
+}
+
+/** The checked files of a group (checkAllGroups ran on the same groups). */
+export function checkedFilesOf(checked: Map<string, GroupFiles>, group: number[]): GroupFiles {
+	const files = checked.get(groupKey(group));
+	if (!files) throw new Error(`Items ${groupKey(group)} were not checked before sending`);
+	return files;
+}
+
+/** The ids known so far travel with an error, so that a workflow (or an agent) can resume instead of paying again. */
+function withSessionId<T extends Error>(error: T, sessionId: string): T {
+	const holder = error as { context?: IDataObject };
+	holder.context ??= {};
+	const ids = (holder.context.nemoVideo ?? {}) as IDataObject;
+	holder.context.nemoVideo = { ...ids, sessionId: ids.sessionId ?? sessionId };
+	return error;
+}
+
+/** In tool mode the AI's stream, its recovery reads and the render share one bound (`options.toolTimeoutSeconds`). */
+function boundedGenerateOptions(options: GenerateOptions, deadline: number | undefined): GenerateOptions {
+	if (deadline === undefined) return options;
+	const remaining = Math.max(1000, deadline - Date.now() - 3000);
+	return {
+		...options,
+		timeoutMs: Math.min(options.timeoutMs, remaining),
+		heartbeatOnlyTimeoutMs: Math.min(options.heartbeatOnlyTimeoutMs, remaining),
+		recoveryFirstWaitMs: Math.min(options.recoveryFirstWaitMs, 5000),
+		recoveryIntervalMs: Math.min(options.recoveryIntervalMs, 5000),
+		recoveryReads: Math.min(options.recoveryReads, 3),
+	};
+}
+
+/** A tool call whose AI step outlasted the bound: the message was sent once; the agent reads the session later. */
+function stillGenerating(sessionId: string, fileCount: number, prompt: string): IDataObject {
+	return {
+		sessionId,
+		status: 'generating',
+		fileCount,
+		prompt,
+		summary: `The photos are in session ${sessionId} and the AI is still building the video.`,
+		nextStep: `Wait about a minute, call NemoVideo Get State with sessionId "${sessionId}"; when readyToExport is true, call NemoVideo Export & Wait with that sessionId. Do not call Photo to Video again for these photos: that charges again.`,
+	};
+}
+
+/**
+ * One video from a group of items whose files were checked: new session, upload, generate, check, export and
+ * (outside tool mode) download, through the same code as the single-step nodes.
  */
 export async function photoToVideo(
 	ctx: IExecuteFunctions,
 	client: NemoVideoClient,
-	group: number[],
+	collected: GroupFiles,
 ): Promise<INodeExecutionData[]> {
-	const collected = await collectGroupFiles(ctx, group, 'binary');
 	if (collected.itemIndexes.length === 0) return collected.failed;
 	const itemIndex = collected.itemIndexes[0];
+	const tool = isToolMode(ctx);
+	const deadline = tool ? Date.now() + toolTimeoutMs(ctx, itemIndex) : undefined;
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as Record<string, number | string>;
 
 	const upload = await uploadToSession(client, '', collected, itemIndex);
@@ -36,34 +101,49 @@ export async function photoToVideo(
 		ctx.getNodeParameter('aspectRatio', itemIndex, '16:9') as string,
 		ctx.getNodeParameter('lengthSeconds', itemIndex, 0) as number,
 	);
-	const generated = await generate(
-		ctx,
-		client,
-		upload.sessionId,
-		prompt,
-		generateOptions(ctx, itemIndex, Number(options.generationTimeoutMinutes ?? 15)),
-	);
-	if (!generated.readyToExport) {
-		throw new NodeOperationError(ctx.getNode(), 'NemoVideo did not build a video from the photos', {
+	try {
+		const generateBound = boundedGenerateOptions(
+			generateOptions(ctx, itemIndex, Number(options.generationTimeoutMinutes ?? 15)),
+			deadline,
+		);
+		let generated;
+		try {
+			generated = await generate(ctx, client, upload.sessionId, prompt, generateBound);
+		} catch (error) {
+			if (deadline !== undefined && Date.now() >= deadline - 3500) {
+				return [{ json: stillGenerating(upload.sessionId, upload.fileCount, prompt), pairedItem: pairedWith(collected.itemIndexes) }, ...collected.failed];
+			}
+			throw asNodeError(ctx.getNode(), error, itemIndex);
+		}
+		if (!generated.readyToExport) {
+			throw new NodeOperationError(ctx.getNode(), 'NemoVideo did not build a video from the photos', {
+				itemIndex,
+				description: `After the prompt the session's timeline is still empty. The AI said: "${generated.summary}". Try a more specific prompt, or check session ${upload.sessionId} with NemoVideo Get State.`,
+			});
+		}
+		const settings = exportSettings(
+			ctx,
 			itemIndex,
-			description: `After the prompt the session's timeline is still empty. The AI said: "${generated.summary}". Try a more specific prompt, or check session ${upload.sessionId} with NemoVideo Get State.`,
-		});
-	}
-	const settings = exportSettings(ctx, itemIndex);
-	settings.waitForCompletion = true;
-	const exported = await exportSession(ctx, client, upload.sessionId, settings, itemIndex);
-	return [
-		{
-			json: {
-				...exported.json,
-				files: upload.files,
-				text: generated.text,
-				summary: generated.summary,
-				prompt,
+			deadline === undefined
+				? { waitForCompletion: true }
+				: { waitForCompletion: true, download: false, onTimeout: 'returnStatus', timeoutMs: Math.max(1000, deadline - Date.now()) },
+		);
+		const exported = await exportSession(ctx, client, upload.sessionId, settings, itemIndex);
+		return [
+			{
+				json: {
+					...exported.json,
+					files: upload.files,
+					text: generated.text,
+					summary: generated.summary,
+					prompt,
+				},
+				binary: exported.binary,
+				pairedItem: pairedWith(collected.itemIndexes),
 			},
-			binary: exported.binary,
-			pairedItem: pairedWith(collected.itemIndexes),
-		},
-		...collected.failed,
-	];
+			...collected.failed,
+		];
+	} catch (error) {
+		throw withSessionId(asNodeError(ctx.getNode(), error, itemIndex), upload.sessionId);
+	}
 }
