@@ -190,10 +190,10 @@ export function readMessage(message: Pick<EventSourceMessage, 'event' | 'data'>)
 /**
  * The SSE framing, ended properly. The service ends an answer by closing the stream (no done event), and
  * eventsource-parser only delivers an event at a blank line, so the last event of a stream that closed without
- * one would be lost. `finish` feeds two line ends: the first ends a half-read line, the second delivers the
- * event still pending. On a stream that ended with its blank line nothing is pending and nothing is delivered
- * twice (the parser only dispatches an event it has read a `data:` line for). In 3.1.1,
- * `reset({consume: true})` parses the half line but drops the pending event, so it is not used.
+ * one would be lost. `finish` feeds two line ends: whether the stream stopped inside a line or after a line
+ * with no blank line, they end it and deliver the pending event. On a stream that ended with its blank line
+ * nothing is pending and nothing is delivered twice (eventsource-parser 3.1.1 dispatches only an event it has
+ * read a `data:` line for). Its `reset({consume: true})` parses a half line but drops the pending event.
  */
 export class SseReader {
 	private readonly parser: ReturnType<typeof createParser>;
