@@ -23,9 +23,13 @@ const { MCP_EXAMPLE, AGENT_EXAMPLE, waitForMcpEndpoint, connectMcp, firstItem, s
 const OWN_TOKEN = 'nmv_usr_own_e2e_mcp';
 const MCP_BEARER = 'e2e-mcp-bearer-7f3a9c';
 const CREDITS = 10000;
+const NORMAL_RENDER_MS = 1000;
 /** Export & Wait's tool bound in the test copy, and a render that takes longer than it but less than twice it. */
 const TOOL_BOUND_SECONDS = 10;
 const LONG_RENDER_MS = 16000;
+/** The tool bound example 4 ships with (the node's default), and a render that outlasts it by less than Export's bound. */
+const DEFAULT_BOUND_SECONDS = 45;
+const DEFAULT_BOUND_RENDER_MS = 50000;
 /** Time n8n may add around a node's own bound (execution set-up, the MCP round trip). */
 const BOUND_SLACK_MS = 4000;
 /** The tool-mode output goal of issue 12 for Photo to Video and Export, 5 photos. */
@@ -59,6 +63,16 @@ function itemOf(r, tool) {
   const item = firstItem(r.json);
   assert(!r.isError && item && typeof item === 'object', `${tool} did not answer an item (isError ${r.isError}): ${r.text.slice(0, 1500)}`);
   return item;
+}
+
+/** Runs `fn` with the emulator's renders taking `ms` (a render's end is computed from it, so it is restored only after). */
+async function withRenderMs(ms, fn) {
+  await emu.admin.config({ renderMs: ms });
+  try {
+    return await fn();
+  } finally {
+    await emu.admin.config({ renderMs: NORMAL_RENDER_MS });
+  }
 }
 
 async function lastSeq() {
@@ -110,7 +124,7 @@ runTests(
         const [install, tarball] = await Promise.all([ensureN8n(), process.env.NEMOVIDEO_E2E_TARBALL || packRepo({ build: process.env.NEMOVIDEO_E2E_BUILD === '1' })]);
         n8n = await N8nInstance.create({ install });
         await n8n.installPackage(tarball);
-        emu = await startEmulator({ ffmpeg: true, renderMs: 1000 });
+        emu = await startEmulator({ ffmpeg: true, renderMs: NORMAL_RENDER_MS });
         await emu.admin.addToken({ token: OWN_TOKEN, credits: CREDITS, anonymous: false });
         photos = await servePhotos(SAMPLE_PHOTOS);
         const [credentialId, bearerCredentialId] = await n8n.importCredentials([
@@ -121,7 +135,11 @@ runTests(
           id: 'e2eMcpExample4',
           credentialId,
           bearerCredentialId,
-          set: { 'NemoVideo Export & Wait': { 'options.toolTimeoutSeconds': TOOL_BOUND_SECONDS } },
+          set: {
+            'NemoVideo Export & Wait': { 'options.toolTimeoutSeconds': TOOL_BOUND_SECONDS },
+            // The canvas default (download on), as a user adding the tool by hand leaves it: a tool downloads nothing.
+            'NemoVideo Photo to Video': { download: true },
+          },
         });
         await n8n.importWorkflow(copy.workflow);
         await n8n.cliOk(['publish:workflow', `--id=${copy.workflow.id}`]);
@@ -146,7 +164,7 @@ runTests(
           refused = e;
         }
         assert(refused, 'an MCP client without the bearer token connected');
-        assert(/403/.test(String(refused.message)), `refused, but not with 403: ${refused.message}`);
+        assert(refused.code === 403, `refused, but not with HTTP 403: ${refused.code} ${refused.message}`);
       },
     },
     {
@@ -210,6 +228,8 @@ runTests(
         assert(item.status === 'completed', `status ${item.status}: ${r.text.slice(0, 800)}`);
         for (const key of ['sessionId', 'renderId', 'url', 'summary']) assert(item[key], `the answer has no ${key}: ${r.text.slice(0, 800)}`);
         assert(r.bytes <= COMPACT_BYTES, `the answer is ${r.bytes} bytes, the goal is at most ${COMPACT_BYTES} for 5 photos: ${r.text.slice(0, 1500)}`);
+        const fetched = (await emu.admin.requests({ since: seq })).filter((request) => ['download', 'cdn'].includes(request.route));
+        assert(!fetched.length, `the tool downloaded the video (${fetched.length} download requests): binary data never reaches an agent`);
         const info = await fetchVideo(item.url, 'photo-to-video.mp4');
         assert(info.width === 1920 && info.height === 1080, `${info.width}x${info.height}, asked for 16:9`);
         const calls = (await emu.admin.requests({ since: seq })).filter((request) => request.route !== 'admin');
@@ -240,24 +260,48 @@ runTests(
         assert(timeline.readyToExport === true && timeline.timeline, `Get State: ${state.text.slice(0, 800)}`);
         assert(!('draft' in timeline), `Get State in tool mode answers the raw draft too (${state.bytes} bytes)`);
 
-        await emu.admin.config({ renderMs: LONG_RENDER_MS });
-        const first = await mcp.call(TOOLS.exportWait, { sessionId, renderId: '' });
-        record(TOOLS.exportWait, `render still running after the ${TOOL_BOUND_SECONDS} s bound`, first);
-        const pending = itemOf(first, TOOLS.exportWait);
-        assert(['pending', 'processing'].includes(pending.status) && pending.renderId, `the first Export answer: ${first.text.slice(0, 800)}`);
-        assert(first.ms <= TOOL_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `the first Export call took ${first.ms} ms, the bound is ${TOOL_BOUND_SECONDS} s`);
-        assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
+        await withRenderMs(LONG_RENDER_MS, async () => {
+          const first = await mcp.call(TOOLS.exportWait, { sessionId, renderId: '' });
+          record(TOOLS.exportWait, `render still running after the ${TOOL_BOUND_SECONDS} s bound`, first);
+          const pending = itemOf(first, TOOLS.exportWait);
+          assert(['pending', 'processing'].includes(pending.status) && pending.renderId, `the first Export answer: ${first.text.slice(0, 800)}`);
+          assert(typeof pending.progress === 'number', `the unfinished render has no progress: ${first.text.slice(0, 800)}`);
+          assert(/renderId/.test(String(pending.nextStep)), `nextStep does not say to call again with the renderId: ${first.text.slice(0, 800)}`);
+          assert(first.ms <= TOOL_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `the first Export call took ${first.ms} ms, the bound is ${TOOL_BOUND_SECONDS} s`);
+          assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
 
-        const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
-        record(TOOLS.exportWait, 'again with the renderId -> url', second);
-        const done = itemOf(second, TOOLS.exportWait);
-        assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `the second Export answer: ${second.text.slice(0, 800)}`);
-        assert(second.bytes <= COMPACT_BYTES, `the finished-render answer is ${second.bytes} bytes`);
-        await fetchVideo(done.url, 'step-by-step.mp4');
+          const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
+          record(TOOLS.exportWait, 'again with the renderId -> url', second);
+          const done = itemOf(second, TOOLS.exportWait);
+          assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `the second Export answer: ${second.text.slice(0, 800)}`);
+          assert(second.bytes <= COMPACT_BYTES, `the finished-render answer is ${second.bytes} bytes`);
+          await fetchVideo(done.url, 'step-by-step.mp4');
+        });
 
         const starts = await emu.admin.requests({ route: 'renderStart', since: seq });
         assert(starts.length === 1, `${starts.length} render starts for one video (the renderId call must not start another)`);
-        await emu.admin.config({ renderMs: 1000 });
+      },
+    },
+    {
+      name: `Photo to Video at its shipped bound (${DEFAULT_BOUND_SECONDS} s) with a ${DEFAULT_BOUND_RENDER_MS / 1000} s render: the status before the client's 60 s limit, then the URL from Export & Wait by renderId, one render`,
+      fn: async () => {
+        const seq = await lastSeq();
+        await withRenderMs(DEFAULT_BOUND_RENDER_MS, async () => {
+          const first = await mcp.call(TOOLS.photoToVideo, { photoUrls: photos.urls.join('\n'), prompt: 'A square slideshow with smooth transitions', aspectRatio: '1:1', lengthSeconds: 10 });
+          record(TOOLS.photoToVideo, `render still running after the ${DEFAULT_BOUND_SECONDS} s bound`, first);
+          const pending = itemOf(first, TOOLS.photoToVideo);
+          assert(['pending', 'processing'].includes(pending.status) && pending.renderId && pending.sessionId, `the first answer: ${first.text.slice(0, 800)}`);
+          assert(first.ms <= DEFAULT_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `Photo to Video took ${first.ms} ms, its default bound is ${DEFAULT_BOUND_SECONDS} s`);
+          assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
+          const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
+          record(TOOLS.exportWait, 'the Photo to Video renderId -> url', second);
+          const done = itemOf(second, TOOLS.exportWait);
+          assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `Export & Wait with the renderId: ${second.text.slice(0, 800)}`);
+          const info = await fetchVideo(done.url, 'photo-to-video-square.mp4');
+          assert(info.width === info.height, `${info.width}x${info.height}, asked for 1:1`);
+          const starts = await emu.admin.requests({ route: 'renderStart', since: seq });
+          assert(starts.length === 1, `${starts.length} render starts for one video`);
+        });
       },
     },
     {
