@@ -8,11 +8,13 @@ import { TokenKeeper } from './auth';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
-import type { HttpResponse } from './http';
+import type { EgressGuard, HttpResponse } from './http';
 import {
 	BodyTooLargeError,
 	discardBody,
+	egressGuardFor,
 	headerValue,
+	packageEgressGuard,
 	readTextBody,
 	sameOrigin,
 	sendHttp,
@@ -305,7 +307,7 @@ export class NemoVideoClient {
 				bodyTimeoutMs: 120_000,
 			}));
 		} else {
-			response = await downloadPublic(url, this.signalFor({ signal: options.signal }));
+			response = await downloadPublic(url, this.signalFor({ signal: options.signal }), egressGuardFor(this.ctx.helpers));
 		}
 		const contentType = headerValue(response.headers, 'content-type') ?? '';
 		if (NOT_A_FILE.test(contentType)) {
@@ -373,8 +375,16 @@ function urlFor(auth: NemoVideoAuth, options: CallOptions): string {
 	return options.url;
 }
 
-/** A plain download from a URL the service returned: no token, http(s) only, redirects checked by hand. */
-export async function downloadPublic(url: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
+/**
+ * A plain download from a URL the service returned: no token, http(s) only, redirects checked by hand. The
+ * address did not come from the credential, so every hop passes the outbound request guard (n8n's, else the
+ * package's own from the N8N_SSRF_* settings: see egressGuardFor in http.ts).
+ */
+export async function downloadPublic(
+	url: string,
+	signal: AbortSignal | undefined,
+	guard: EgressGuard | undefined = packageEgressGuard(),
+): Promise<HttpResponse> {
 	let current = url;
 	for (let hop = 0; hop <= 3; hop++) {
 		const protocol = new URL(current).protocol;
@@ -388,6 +398,7 @@ export async function downloadPublic(url: string, signal: AbortSignal | undefine
 			signal,
 			headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
 			bodyTimeoutMs: 120_000,
+			guard,
 		});
 		const location = headerValue(response.headers, 'location');
 		if (response.statusCode >= 300 && response.statusCode < 400 && location) {
