@@ -1,0 +1,140 @@
+/**
+ * The execution loop every node runs its items through (nodes/shared/items.ts), through n8n-core's engine
+ * against the emulator: error items from upstream, Continue On Fail's error items, and what a failure keeps.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { NemoVideoEmulator } from './emulator';
+import { Harness } from './harness';
+
+const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
+const TOKEN = 'nmv_usr_own_item_loop_token';
+const fast = { pollIntervalSeconds: 0.2, timeoutMinutes: 1 };
+
+let emu: NemoVideoEmulator;
+let harness: Harness;
+const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-item-loop-'));
+
+beforeAll(async () => {
+	emu = new NemoVideoEmulator({ renderMs: 300, sseEventDelayMs: 2 });
+	await emu.start();
+});
+afterAll(async () => {
+	await emu.stop();
+	rmSync(scratch, { recursive: true, force: true });
+});
+beforeEach(() => {
+	emu.reset();
+	emu.config.renderMs = 300;
+	emu.config.sseEventDelayMs = 2;
+	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
+	harness = new Harness();
+	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
+});
+
+const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
+
+function textFile(name: string): string {
+	const path = join(scratch, name);
+	writeFileSync(path, 'this is a text file, not a photo\n'.repeat(4));
+	return path;
+}
+
+/** An item as n8n's Continue On Fail outputs it (WorkflowExecute: `{ json: { error: message } }`). */
+const upstreamError = (message: string) => ({ json: { error: message }, pairedItem: { item: 0 } });
+
+describe('an input item that is an error item is passed through, not acted on', () => {
+	test('Upload (Continue On Fail, one bad file) → Generate: no new session and no AI message for the error item', async () => {
+		const bad = textFile('scan.jpg');
+		const run = await harness.run({
+			nodes: [
+				read([PHOTOS[0], bad, PHOTOS[1]]),
+				{ type: 'nemoVideoUpload', name: 'Upload', parameters: { sessionId: '', grouping: 'perItem' }, continueOnFail: true },
+				{ type: 'nemoVideoGenerate', name: 'Generate', parameters: { prompt: 'Make a slideshow' } },
+			],
+		});
+		expect(run.error).toBeUndefined();
+		const upload = run.output('Upload');
+		expect(upload.map((item) => Boolean(item.json.error))).toEqual([false, true, false]);
+		// Two sessions, both opened by Upload: Generate opened none for the error item.
+		expect(emu.requestsTo('session')).toHaveLength(2);
+		const messages = emu.requestsTo('sse');
+		expect(messages).toHaveLength(2);
+		expect(messages.map((request) => request.sessionId).sort()).toEqual([upload[0].json.sessionId, upload[2].json.sessionId].sort());
+
+		const generated = run.output('Generate');
+		expect(generated).toHaveLength(3);
+		expect(generated.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
+		expect(generated[1].json.error).toBe(upload[1].json.error);
+		expect(generated[1].json.error).toMatch(/scan\.jpg/);
+		expect(generated[1].json.sessionId).toBeUndefined();
+		expect(generated[0].json.sessionId).toBe(upload[0].json.sessionId);
+	});
+
+	test('grouped Upload: the error item is never grouped with good items, and the node does not fail', async () => {
+		const grouped = await harness.run({
+			input: [
+				{ json: { url: 'https://photos.example.com/a.jpg' } },
+				upstreamError('The file "b.jpg" is not a type NemoVideo accepts'),
+				{ json: { url: 'https://photos.example.com/c.jpg' } },
+			],
+			nodes: [{ type: 'nemoVideoUpload', name: 'Upload', parameters: { sessionId: '', source: 'url', urls: '={{ $json.url }}' } }],
+		});
+		expect(grouped.error).toBeUndefined();
+		const out = grouped.output();
+		expect(out).toHaveLength(2);
+		expect(out[0].pairedItem).toEqual([{ item: 0 }, { item: 2 }]);
+		expect(out[0].json.fileCount).toBe(2);
+		expect(out[1]).toMatchObject({ json: { error: 'The file "b.jpg" is not a type NemoVideo accepts' }, pairedItem: { item: 1 } });
+		expect(emu.requestsTo('upload')).toHaveLength(1);
+		expect(emu.requestsTo('upload')[0].json).toEqual({ urls: ['https://photos.example.com/a.jpg', 'https://photos.example.com/c.jpg'], source_type: 'url' });
+	});
+
+	test('every node passes it through: Credits, Get State, Export and Photo to Video make no request for it', async () => {
+		const error = upstreamError('NemoVideo session not found');
+		for (const node of [
+			{ type: 'nemoVideoCredits', parameters: {} },
+			{ type: 'nemoVideoGetState', parameters: {} },
+			{ type: 'nemoVideoExport', parameters: fast },
+			{ type: 'nemoVideoPhotoToVideo', parameters: { ...fast, source: 'url', urls: 'https://photos.example.com/a.jpg' } },
+		]) {
+			const run = await harness.run({ input: [error], nodes: [node] });
+			expect(run.error).toBeUndefined();
+			expect(run.output()).toEqual([{ json: { error: 'NemoVideo session not found' }, pairedItem: { item: 0 } }]);
+		}
+		const calls = emu.requests.filter((request) => request.route !== 'admin');
+		expect(calls).toEqual([]);
+	});
+});
+
+describe('Continue On Fail error items carry the ids as fields', () => {
+	test('a render that fails twice: sessionId, renderId and failedRenderIds', async () => {
+		const upload = await harness.run({ nodes: [read(PHOTOS), { type: 'nemoVideoUpload', parameters: { sessionId: '' } }, { type: 'nemoVideoGenerate', parameters: { prompt: 'Make a slideshow' } }] });
+		const sessionId = upload.output()[0].json.sessionId as string;
+		emu.config.renderFailTimes = 2;
+		const run = await harness.run({
+			input: [{ json: { sessionId } }],
+			nodes: [{ type: 'nemoVideoExport', parameters: { ...fast, download: false }, continueOnFail: true }],
+		});
+		expect(run.error).toBeUndefined();
+		const [item] = run.output();
+		const started = emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
+		expect(started).toHaveLength(2);
+		expect(item.json).toMatchObject({ sessionId, renderId: started[1], failedRenderIds: started });
+		expect(String(item.json.error)).toMatch(/could not render/);
+	});
+
+	test('Photo to Video failing after the upload: the error item names the session', async () => {
+		emu.inject('sse', { kind: 'appCode', code: 2001 });
+		const run = await harness.run({
+			nodes: [{ type: 'nemoVideoPhotoToVideo', parameters: { ...fast, source: 'url', urls: 'https://photos.example.com/a.jpg' }, continueOnFail: true }],
+		});
+		expect(run.error).toBeUndefined();
+		const [item] = run.output();
+		expect(item.json.error).toMatch(/credits/i);
+		expect(item.json.sessionId).toBe(emu.requestsTo('upload')[0].sessionId);
+		expect(emu.requestsTo('renderStart')).toHaveLength(0);
+	});
+});
