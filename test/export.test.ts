@@ -134,6 +134,15 @@ describe('errors carry the ids', () => {
 		expect(renderIdsOf(run.error)).toEqual({ sessionId, renderId: ids[1], failedRenderIds: ids });
 	});
 
+	test('under Continue On Fail the error item has sessionId, renderId and failedRenderIds as fields', async () => {
+		const sessionId = await readySession();
+		emu.config.renderFailTimes = 2;
+		const run = await harness.run({ nodes: [exportNode({ sessionId, ...fast }, true)] });
+		expect(run.error).toBeUndefined();
+		const ids = startedRenderIds();
+		expect(run.output()[0].json).toMatchObject({ sessionId, renderId: ids[1], failedRenderIds: ids, error: expect.stringContaining(sessionId) });
+	});
+
 	test('an error that is not about a render carries no ids', () => {
 		expect(renderIdsOf(new Error('plain'))).toBeUndefined();
 		expect(renderIdsOf(undefined)).toBeUndefined();

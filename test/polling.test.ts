@@ -1,20 +1,25 @@
 /**
  * The render poller's pure parts: today's schedule, the finish predictor that reads `progress`, the delay that
- * combines them, and the reading of a poll answer. The simulated renders follow the emulator's own progress
- * model (test/emulator/routes/renders.ts: pending for the first 10 %, then progress rounded down, linear in time).
+ * combines them, and the reading of a poll answer. The simulated renders are the emulator's own status code on a
+ * clock of the test's (test/emulator/routes/renders.ts: pending for the first 10 %, then progress rounded down,
+ * linear in time), so a simulation here is what bench/polling-lag.ts measures, minus HTTP and n8n.
  */
 import type { ProgressSample } from '../nodes/shared/polling';
 import { nextPollDelayMs, pollDelayMs, predictFinish, readRenderStatus } from '../nodes/shared/polling';
+import type { EmulatedRender } from './emulator';
+import { NemoVideoEmulator } from './emulator';
+import { refreshRender } from './emulator/routes/renders';
 
 const DEFAULT_MAX_INTERVAL_MS = 30_000;
 /** Time one poll takes on the loopback emulator, about. */
 const POLL_MS = 10;
 
-/** The emulator's answer at `elapsedMs` into a render of `renderMs` (refreshRender, without the clock). */
+/** The emulator's own answer at `elapsedMs` into a render of `renderMs`, from its clock-driven status code. */
 function emulatedRender(renderMs: number, elapsedMs: number): { status: string; progress: number } {
-	if (elapsedMs >= renderMs) return { status: 'completed', progress: 100 };
-	if (elapsedMs < renderMs * 0.1) return { status: 'pending', progress: 0 };
-	return { status: 'processing', progress: Math.min(99, Math.floor(((elapsedMs - renderMs * 0.1) / (renderMs * 0.9)) * 100)) };
+	const emulator = new NemoVideoEmulator({ renderMs });
+	const render = { id: 'render_sim', status: 'pending', progress: 0, startedAt: 0, willFail: false, output: 'sample' } as EmulatedRender;
+	refreshRender(emulator, render, elapsedMs);
+	return { status: render.status, progress: render.progress };
 }
 
 /** Runs the poller's schedule against a simulated render; returns the polls and the lag after the finish. */
@@ -33,6 +38,19 @@ function simulate(renderMs: number, withProgress: boolean): { polls: number; lag
 	}
 	throw new Error('the simulated render never finished');
 }
+
+describe("the emulator's progress", () => {
+	test('is linear in time while processing: equal steps of time, equal steps of progress (within rounding)', () => {
+		const renderMs = 90_000;
+		const readings = Array.from({ length: 9 }, (_, step) => emulatedRender(renderMs, 10_000 + step * 9_000));
+		expect(readings.every((reading) => reading.status === 'processing')).toBe(true);
+		const steps = readings.slice(1).map((reading, index) => reading.progress - readings[index].progress);
+		expect(Math.max(...steps) - Math.min(...steps)).toBeLessThanOrEqual(1);
+		expect(steps[0]).toBeGreaterThanOrEqual(10);
+		expect(emulatedRender(renderMs, 5_000)).toEqual({ status: 'pending', progress: 0 });
+		expect(emulatedRender(renderMs, 90_000)).toEqual({ status: 'completed', progress: 100 });
+	});
+});
 
 describe("today's schedule (nextPollDelayMs)", () => {
 	test('starts at 2.92 s, grows with a tenth of the time waited, and stops at the poll interval', () => {
