@@ -13,7 +13,7 @@ export const ATTRIBUTION_HEADERS: Readonly<Record<string, string>> = {
 
 export const APP_NAME = 'nemo_agent';
 
-/** The seed's list plus HEIC, which the service accepts for photos. */
+/** The skill's list plus HEIC, which the service accepts for photos (docs/nemovideo-api.md, Upload). */
 export const ACCEPTED_FILE_TYPES = [
 	'jpg',
 	'png',
@@ -33,5 +33,5 @@ export const ACCEPTED_FILE_TYPES = [
 
 export const MAX_FILE_BYTES = 200 * 1024 * 1024;
 
-/** The seed's own example of a good prompt, and the default of Generate and Photo to Video. */
+/** The skill's own example of a good prompt (docs/nemovideo-api.md), and the default of Generate and Photo to Video. */
 export const DEFAULT_PROMPT = 'Turn these photos into a slideshow video with smooth transitions, 1080p';

@@ -35,8 +35,8 @@ export interface GenerateResult extends IDataObject {
 }
 
 /**
- * The service answers as if the user had its web editor. Its phrasing, mapped per the seed's GUI-translation
- * table to the node a workflow should run next.
+ * The service answers as if the user had its web editor. Its phrasing, mapped per the skill's GUI-translation
+ * table (docs/nemovideo-api.md) to the node a workflow should run next.
  */
 export function suggestNextStep(text: string): NextStep {
 	if (/\bexport\b|导出|\bdownload\b|下载/i.test(text)) return 'export';

@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-/** The draft's compact keys, as the seed documents them. */
+/** The draft's compact keys, as the service's skill documents them (docs/nemovideo-api.md, State). */
 const TRACK_TYPES: Record<number, 'video' | 'audio' | 'text'> = { 0: 'video', 1: 'audio', 7: 'text' };
 
 export interface TimelineSegment {
