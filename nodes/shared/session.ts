@@ -95,7 +95,7 @@ function describeOtherChanges(before: SessionState, after: SessionState): string
 
 /**
  * What changed between two reads of a session. An edit can change any part of the state answer, not only the
- * draft (the answer's fields: README, "NemoVideo Get State"): "make it 9:16" lives in `canvas_config`. Comparing
+ * draft (the answer's fields: docs/nemovideo-api.md, state): "make it 9:16" lives in `canvas_config`. Comparing
  * the draft alone told the user a finished edit had not happened, and running it again charged twice.
  */
 export function describeStateChange(before: SessionState, after: SessionState): StateChange {

@@ -75,7 +75,7 @@ function noParts(): EventParts {
 }
 
 /**
- * NemoVideo's own shape: `{type: text|tool_call|tool_result|heartbeat|error, …}` (README, "NemoVideo Generate").
+ * NemoVideo's own shape: `{type: text|tool_call|tool_result|heartbeat|error, …}` (docs/nemovideo-api.md, run_sse).
  * Where one message ends is not documented for this shape: consecutive `text` events are read as the streamed
  * pieces of one message, and a tool call or result between two texts separates two messages (the agent speaks,
  * works, then speaks again). Heartbeats say nothing about messages.
@@ -174,7 +174,7 @@ function readDataLine(line: string): EventParts {
 }
 
 /**
- * One SSE message as the service frames it. Its events are `data: <json>` lines (README, "NemoVideo Generate"):
+ * One SSE message as the service frames it. Its events are `data: <json>` lines (docs/nemovideo-api.md, run_sse):
  * a message is normally one JSON value (possibly over several `data:` lines); when the service leaves out the
  * blank lines between events, the parser hands over many lines at once, and each line is then its own event.
  * An `event: error` is an in-stream error whatever its data, JSON or plain text.
