@@ -28,7 +28,9 @@ import { SeenText } from './helpers';
 const run = promisify(execFile);
 const TOKEN = 'nmv_usr_own_proxy_token_0123';
 const PHOTOS = [1, 2].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
-const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
+const PROXY_VARIABLES = ['http', 'https', 'all', 'no'].flatMap((kind) =>
+	[`${kind}_proxy`, `npm_config_${kind}_proxy`].flatMap((name) => [name, name.toUpperCase()]),
+).concat(['npm_config_proxy', 'NPM_CONFIG_PROXY']);
 const seen = new SeenText();
 
 /**
@@ -264,6 +266,14 @@ describe("proxy-from-env's rules for the variables", () => {
 		expect(at('https://api.example/', { ALL_PROXY: P })).toBe(P);
 		expect(at('https://api.example/', { https_proxy: 'proxy.example:8080' })).toBe('https://proxy.example:8080');
 		expect(proxyFor(new URL('https://api.example/'), { https_proxy: P })?.variable).toBe('https_proxy');
+	});
+
+	test("npm's own proxy settings, as npm passes them to a process it starts, come before and after the plain ones", () => {
+		const npm = 'http://npm-proxy.example:8080';
+		expect(at('https://api.example/', { npm_config_https_proxy: npm, HTTPS_PROXY: P })).toBe(npm);
+		expect(at('https://api.example/', { npm_config_proxy: npm, HTTPS_PROXY: P })).toBe(P);
+		expect(at('https://api.example/', { npm_config_proxy: npm, ALL_PROXY: P })).toBe(npm);
+		expect(at('https://api.example/', { HTTPS_PROXY: P, npm_config_no_proxy: 'api.example', NO_PROXY: 'other.example' })).toBeUndefined();
 	});
 
 	test.each([

@@ -77,19 +77,24 @@ function proxyVariable(env: NodeJS.ProcessEnv, name: string): { value: string; v
 }
 
 /**
- * The proxy for a URL by the rules n8n's own requests follow (n8n resolves its proxy with the `proxy-from-env`
- * package): `https_proxy`/`HTTPS_PROXY` for https, `http_proxy`/`HTTP_PROXY` for http, else `all_proxy`/`ALL_PROXY`;
- * lowercase first; `no_proxy`/`NO_PROXY` exempts hosts. undici's EnvHttpProxyAgent differs on four points, which
- * is why it is not used: it lets an empty lowercase variable hide the uppercase one, sends https through
- * HTTP_PROXY when HTTPS_PROXY is unset, ignores ALL_PROXY, and takes a NO_PROXY entry `example.com` to exempt its
- * subdomains too. A proxy without a scheme gets the request's scheme, as in proxy-from-env.
- * The variables are read on every request (a few lookups), so a changed environment takes effect at once.
+ * The proxy for a URL by the rules n8n's own requests follow: n8n resolves its proxy with `proxy-from-env` 1.1
+ * (a dependency of @n8n/backend-network), which takes, for a request of scheme S, the first set of
+ * `npm_config_S_proxy`, `S_proxy`, `npm_config_proxy`, `all_proxy`, each name lowercase first, then uppercase (so
+ * https uses HTTPS_PROXY, http HTTP_PROXY); `no_proxy` (or `npm_config_no_proxy`) exempts hosts. The npm_config_*
+ * names are what npm sets from its own proxy settings when it starts a process, so `npm run`/`npx n8n` behave alike.
+ * undici's EnvHttpProxyAgent differs on five points, which is why it is not used: an empty lowercase variable
+ * hides the uppercase one there; https goes through HTTP_PROXY when HTTPS_PROXY is unset; ALL_PROXY and the npm
+ * names are ignored; and a NO_PROXY entry `example.com` exempts its subdomains too. A proxy without a scheme gets
+ * the request's scheme, as in proxy-from-env. The variables are read on every request (a few lookups), so a
+ * changed environment takes effect at once.
  */
 export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): ProxyChoice | undefined {
 	const scheme = target.protocol.replace(/:$/, '');
 	const port = Number(target.port) || DEFAULT_PORTS[target.protocol] || 0;
 	if (target.hostname === '' || !shouldProxy(target.hostname, port, env)) return undefined;
-	const chosen = proxyVariable(env, `${scheme}_proxy`) ?? proxyVariable(env, 'all_proxy');
+	const chosen = [`npm_config_${scheme}_proxy`, `${scheme}_proxy`, 'npm_config_proxy', 'all_proxy']
+		.map((name) => proxyVariable(env, name))
+		.find((found) => found !== undefined);
 	if (!chosen) return undefined;
 	const url = chosen.value.includes('://') ? chosen.value : `${scheme}://${chosen.value}`;
 	return { url, variable: chosen.variable };
@@ -101,7 +106,7 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): Pro
  * its subdomains; `*example.com` matches any host ending so. IP ranges (CIDR) are not understood, as there.
  */
 function shouldProxy(hostname: string, port: number, env: NodeJS.ProcessEnv): boolean {
-	const noProxy = (proxyVariable(env, 'no_proxy')?.value ?? '').toLowerCase();
+	const noProxy = ((proxyVariable(env, 'npm_config_no_proxy') ?? proxyVariable(env, 'no_proxy'))?.value ?? '').toLowerCase();
 	if (noProxy === '') return true;
 	if (noProxy === '*') return false;
 	return noProxy.split(/[,\s]/).every((entry) => entry === '' || !noProxyEntryMatches(entry, hostname, port));
