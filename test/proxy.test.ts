@@ -218,6 +218,15 @@ describe('through the proxy the environment names', () => {
 		}
 	});
 
+	test('a proxy variable that is not a URL fails the call, naming the variable and not its value', async () => {
+		setProxyEnv({ HTTP_PROXY: 'http://user:pr0xy-secret@[not-a-host' });
+		const result = seen.run(await harness.run({ nodes: [{ type: 'nemoVideoCredits', parameters: {} }] }));
+		const text = `${result.error?.message} ${result.error?.description}`;
+		expect(text).toContain('The proxy in HTTP_PROXY is not a valid URL');
+		expect(text).not.toContain('pr0xy-secret');
+		expect(emu.requestsTo('credits')).toHaveLength(0);
+	});
+
 	test('https goes through a CONNECT tunnel, with the server certificate checked', async () => {
 		const folder = await mkdtemp(join(tmpdir(), 'nemovideo-proxy-tls-'));
 		let front: TlsServer | undefined;
