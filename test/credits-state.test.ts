@@ -47,7 +47,7 @@ describe('both nodes', () => {
 		['nemoVideoGetState', new NemoVideoGetState()],
 	])('%s: its interface name, the NemoVideo API credential, usable as a tool', (name, node) => {
 		expect(node.description.name).toBe(name);
-		expect(node.description.usableAsTool).toBe(true);
+		expect(node.description.usableAsTool).toMatchObject({ replacements: { description: expect.stringMatching(/NemoVideo/) } });
 		expect(node.description.credentials).toEqual([expect.objectContaining({ name: 'nemoVideoApi', required: true })]);
 	});
 });

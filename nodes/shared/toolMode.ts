@@ -202,7 +202,7 @@ export function renderNextStep(json: IDataObject): { summary: string; nextStep: 
 	const progress = typeof json.progress === 'number' ? `, ${json.progress}%` : '';
 	return {
 		summary: `Render ${renderId} is ${String(json.status ?? 'pending')}${progress}; it keeps running on NemoVideo.`,
-		nextStep: `Call NemoVideo Export & Wait with renderId "${renderId}" (sessionId "${String(json.sessionId ?? '')}") to wait again or get the url. Do not start a new export or Photo to Video for it: that renders and charges again.`,
+		nextStep: `Call NemoVideo Export & Wait with renderId "${renderId}" (sessionId "${String(json.sessionId ?? '')}") to wait again or get the url. Do not start a new export or Photo to Video for it: that starts a second render (and Photo to Video charges again).`,
 	};
 }
 
