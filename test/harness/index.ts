@@ -2,11 +2,14 @@
  * Runs workflows through n8n-core's real WorkflowExecute, with this package's nodes and credential, the way
  * n8n does, minus its database: credentials live in memory and preAuthentication is applied as n8n's
  * credentials helper applies it (hidden `expirable` field; the result is stored back into the credential).
+ * `testCredential` is n8n's credential test (the editor's "Retry" / save): the same route through RoutingNode.
  */
-import { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { BinaryDataService, ExecuteContext, ExecutionLifecycleHooks, RoutingNode, WorkflowExecute } from 'n8n-core';
 import type {
+	ICredentialsDecrypted,
 	IBinaryData,
 	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
 	ICredentialType,
 	ICredentialTypes,
 	IHttpRequestHelper,
@@ -22,7 +25,7 @@ import type {
 	IConnections,
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
-import { ICredentialsHelper, NodeHelpers, Workflow, createRunExecutionData } from 'n8n-workflow';
+import { ICredentialsHelper, NodeHelpers, Workflow, createEmptyRunExecutionData, createRunExecutionData } from 'n8n-workflow';
 
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
@@ -115,7 +118,12 @@ export class CredentialStore extends ICredentialsHelper {
 		return requestOptions;
 	}
 
-	// The same rule as n8n's CredentialsHelper.preAuthentication (packages/cli/src/credentials-helper.ts).
+	/** How many times each execution read a stored credential (getDecrypted), by execution id. */
+	readonly reads = new Map<string, number>();
+
+	// The same rule as n8n's CredentialsHelper.preAuthentication (n8n/dist/credentials-helper.js): it runs when the
+	// expirable field is empty, when the caller says the credential expired, and on every credential test (a
+	// `noOp` node whose `temp` parameter is ''). What it returns is merged into the stored data and persisted.
 	async preAuthentication(
 		helpers: IHttpRequestHelper,
 		credentials: ICredentialDataDecryptedObject,
@@ -128,11 +136,13 @@ export class CredentialStore extends ICredentialsHelper {
 			(property) => property.type === 'hidden' && property.typeOptions?.expirable === true,
 		);
 		if (!expirable || typeof type.preAuthentication !== 'function') return undefined;
-		if (credentials[expirable.name] !== '' && !credentialsExpired) return undefined;
+		const isTestingCredentials = node?.parameters?.temp === '' && node?.type === 'n8n-nodes-base.noOp';
+		if (credentials[expirable.name] !== '' && !credentialsExpired && !isTestingCredentials) return undefined;
 		const output = await type.preAuthentication.call(helpers, credentials);
 		if (output[expirable.name] === undefined) return undefined;
 		const details = node.credentials?.[typeName];
-		if (details) await this.updateCredentials(details, typeName, Object.assign(credentials, output));
+		if (!details) return undefined;
+		await this.updateCredentials(details, typeName, { ...this.get(details.id!), ...output } as ICredentialDataDecryptedObject);
 		return Object.assign(credentials, output);
 	}
 
@@ -145,12 +155,14 @@ export class CredentialStore extends ICredentialsHelper {
 	}
 
 	async getDecrypted(
-		_additionalData: IWorkflowExecuteAdditionalData,
+		additionalData: IWorkflowExecuteAdditionalData,
 		nodeCredentials: INodeCredentialsDetails,
 	): Promise<ICredentialDataDecryptedObject> {
 		if (!nodeCredentials.id || !this.data.has(nodeCredentials.id)) {
 			throw new Error(`Credential ${nodeCredentials.id} not found`);
 		}
+		const execution = String(additionalData.executionId);
+		this.reads.set(execution, (this.reads.get(execution) ?? 0) + 1);
 		return this.get(nodeCredentials.id);
 	}
 
@@ -230,6 +242,10 @@ const { Container } = require(require.resolve('@n8n/di', { paths: [require.resol
 
 let binaryReady: Promise<void> | undefined;
 
+/** Execution ids unique across harnesses, also those of a second module copy ("another process"). */
+const harnessCopy = Math.random().toString(36).slice(2, 8);
+let executionCount = 0;
+
 /** The bytes of a binary the nodes stored (from n8n's filesystem store). */
 export async function readBinary(binary: IBinaryData): Promise<Buffer> {
 	return await Container.get(BinaryDataService).getAsBuffer(binary);
@@ -259,12 +275,47 @@ export interface WorkflowRun {
 }
 
 export class Harness {
-	readonly credentials = new CredentialStore();
+	readonly credentials: CredentialStore;
 
 	readonly nodeTypes = new NodeTypes();
 
+	/** `credentials`: a store shared with another Harness, as n8n's database is shared by the workers of a queue. */
+	constructor(options: { credentials?: CredentialStore } = {}) {
+		this.credentials = options.credentials ?? new CredentialStore();
+	}
+
+	private additionalData(hooks: ExecutionLifecycleHooks): IWorkflowExecuteAdditionalData {
+		return {
+			hooks,
+			credentialsHelper: this.credentials,
+			executeWorkflow: async () => {
+				throw new Error('not supported');
+			},
+			getRunExecutionData: async () => undefined,
+			getRuntimeCredential: async () => undefined,
+			currentNodeExecutionIndex: 0,
+			restApiUrl: 'http://localhost:5678/rest',
+			instanceBaseUrl: 'http://localhost:5678/',
+			formBaseUrl: 'http://localhost:5678/form',
+			formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+			formTestBaseUrl: 'http://localhost:5678/form-test',
+			webhookBaseUrl: 'http://localhost:5678/webhook',
+			webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+			webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+			mcpBaseUrl: 'http://localhost:5678/mcp',
+			mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
+			variables: {},
+			logAiEvent: () => {},
+			startRunnerTask: async () => {
+				throw new Error('not supported');
+			},
+			executionId: hooks.executionId,
+			workflowId: 'wf-test',
+		} as unknown as IWorkflowExecuteAdditionalData;
+	}
+
 	/** Starts a workflow and returns a handle that can cancel it, as n8n's "stop execution" does. */
-	start(spec: WorkflowSpec): { done: Promise<WorkflowRun>; cancel: () => void } {
+	start(spec: WorkflowSpec): { done: Promise<WorkflowRun>; cancel: () => void; executionId: string } {
 		const credentialId = spec.credentialId ?? 'cred-1';
 		const nodes: INode[] = [
 			{
@@ -309,7 +360,7 @@ export class Harness {
 			settings: { executionOrder: 'v1' },
 		});
 
-		const hooks = new ExecutionLifecycleHooks(spec.mode ?? 'manual', `exec-${Date.now()}`, {
+		const hooks = new ExecutionLifecycleHooks(spec.mode ?? 'manual', `exec-${harnessCopy}-${++executionCount}`, {
 			id: 'wf-test',
 			name: 'test',
 			nodes,
@@ -324,33 +375,7 @@ export class Harness {
 		const finished = new Promise<IRun>((resolve) => (resolveFinished = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run) => resolveFinished(run));
 
-		const additionalData = {
-			hooks,
-			credentialsHelper: this.credentials,
-			executeWorkflow: async () => {
-				throw new Error('not supported');
-			},
-			getRunExecutionData: async () => undefined,
-			getRuntimeCredential: async () => undefined,
-			currentNodeExecutionIndex: 0,
-			restApiUrl: 'http://localhost:5678/rest',
-			instanceBaseUrl: 'http://localhost:5678/',
-			formBaseUrl: 'http://localhost:5678/form',
-			formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-			formTestBaseUrl: 'http://localhost:5678/form-test',
-			webhookBaseUrl: 'http://localhost:5678/webhook',
-			webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-			webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-			mcpBaseUrl: 'http://localhost:5678/mcp',
-			mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
-			variables: {},
-			logAiEvent: () => {},
-			startRunnerTask: async () => {
-				throw new Error('not supported');
-			},
-			executionId: hooks.executionId,
-			workflowId: 'wf-test',
-		} as unknown as IWorkflowExecuteAdditionalData;
+		const additionalData = this.additionalData(hooks);
 
 		const runExecutionData: IRunExecutionData = createRunExecutionData({
 			executionData: {
@@ -383,11 +408,128 @@ export class Harness {
 				output: (nodeName = lastNodeName) => runData[nodeName]?.[0]?.data?.main?.[0] ?? [],
 			};
 		})();
-		return { done, cancel: () => promise.cancel() };
+		return { done, cancel: () => promise.cancel(), executionId: hooks.executionId };
+	}
+
+	/**
+	 * n8n's credential test, as CredentialsTester.runRequestTest (n8n/dist/services/credentials-tester.service.js)
+	 * runs it: the credential type's `test.request` as the routing of a `temp` parameter of a `noOp` node, through
+	 * n8n-core's RoutingNode, with the credential's data as tested (`changes` are unsaved edits in the editor).
+	 */
+	async testCredential(
+		credentialId: string,
+		changes: ICredentialDataDecryptedObject = {},
+	): Promise<{ status: 'OK' | 'Error'; message: string }> {
+		const type = this.credentials.types.getByName('nemoVideoApi');
+		const testRequest = type.test;
+		if (!testRequest) throw new Error('the credential type has no test');
+		const tested: ICredentialsDecrypted = {
+			id: credentialId,
+			name: 'NemoVideo test credential',
+			type: type.name,
+			data: { ...this.credentials.get(credentialId), ...changes },
+		};
+		const node: INode = {
+			id: 'temp',
+			parameters: {},
+			name: 'Temp-Node',
+			type: 'n8n-nodes-base.noOp',
+			typeVersion: 1,
+			position: [0, 0],
+			credentials: { [type.name]: { id: credentialId, name: tested.name } },
+		};
+		const nodeType = credentialTestNodeType(type.name, testRequest.request);
+		const nodeTypes: INodeTypes = {
+			getByName: () => nodeType,
+			getByNameAndVersion: () => nodeType,
+			getKnownTypes: () => ({}),
+		};
+		const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
+		const hooks = new ExecutionLifecycleHooks('internal', `test-${Date.now()}`, { id: 'wf-test' } as never);
+		const additionalData = this.additionalData(hooks);
+		// As n8n does: the node reads the credential as tested, not as stored.
+		const stored = this.credentials;
+		additionalData.credentialsHelper = new Proxy(stored, {
+			get(target, prop) {
+				if (prop === 'getDecrypted') return async () => tested.data ?? {};
+				const value = Reflect.get(target, prop) as unknown;
+				return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+			},
+		});
+		const context = new ExecuteContext(
+			workflow,
+			node,
+			additionalData,
+			'internal',
+			createEmptyRunExecutionData(),
+			0,
+			[],
+			{ main: [[{ json: {} }]] },
+			{ node, data: {}, source: null },
+			[],
+		);
+		const result = await credentialTestVerdict(new RoutingNode(context, nodeType, tested), testRequest, workflow);
+		recordSeen('credential test', result);
+		return result;
 	}
 
 	async run(spec: WorkflowSpec): Promise<WorkflowRun> {
 		await initBinaryData();
 		return await this.start(spec).done;
 	}
+}
+
+/** The node n8n's credential tester builds: a noOp whose only parameter carries the test request as its routing. */
+function credentialTestNodeType(credentialType: string, request: ICredentialTestRequest['request']): INodeType {
+	return {
+		description: {
+			displayName: 'No Operation, do nothing',
+			name: 'n8n-nodes-base.noOp',
+			group: ['organization'],
+			version: 1,
+			description: '',
+			defaults: { name: 'No Operation, do nothing' },
+			inputs: ['main'],
+			outputs: ['main'],
+			credentials: [{ name: credentialType, required: true }],
+			properties: [{ displayName: 'Temp', name: 'temp', type: 'string', routing: { request }, default: '' }],
+		},
+	};
+}
+
+/** The verdict rules of CredentialsTester.runRequestTest, in its order. */
+async function credentialTestVerdict(
+	routingNode: RoutingNode,
+	testRequest: ICredentialTestRequest,
+	workflow: Workflow,
+): Promise<{ status: 'OK' | 'Error'; message: string }> {
+	let response: INodeExecutionData[][] | null | undefined;
+	try {
+		await workflow.expression.acquireIsolate();
+		response = (await routingNode.runNode()) as INodeExecutionData[][] | null | undefined;
+	} catch (caught) {
+		const error = caught as Error & { cause?: { response?: { status: number; statusText?: string }; code?: string } };
+		const status = error.cause?.response?.status;
+		if (status !== undefined) {
+			for (const rule of testRequest.rules ?? []) {
+				if (rule.type === 'responseCode' && rule.properties.value === status) {
+					return { status: 'Error', message: rule.properties.message };
+				}
+			}
+			if (status < 199 || status > 299) {
+				return { status: 'Error', message: error.cause?.response?.statusText || `Received HTTP status code: ${status}` };
+			}
+		} else if (error.cause?.code) {
+			return { status: 'Error', message: error.cause.code };
+		}
+		return { status: 'Error', message: String(error.message) };
+	} finally {
+		await workflow.expression.releaseIsolate();
+	}
+	for (const rule of testRequest.rules ?? []) {
+		if (rule.type !== 'responseSuccessBody') continue;
+		const body = (response?.[0]?.[0]?.json ?? {}) as Record<string, unknown>;
+		if (body[rule.properties.key] === rule.properties.value) return { status: 'Error', message: rule.properties.message };
+	}
+	return { status: 'OK', message: 'Connection successful!' };
 }
