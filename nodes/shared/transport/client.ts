@@ -23,10 +23,6 @@ import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } fr
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
-/** The seed's rule when a 429 gives no Retry-After. */
-const DEFAULT_RETRY_AFTER_MS = 30_000;
-/** A Retry-After longer than this fails at once with the wait in the message, instead of parking the execution. */
-const MAX_RETRY_AFTER_MS = 120_000;
 const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 /** Retries of idempotent reads after a 5xx or a network error. */
@@ -118,12 +114,14 @@ export class NemoVideoClient {
 	): Promise<OpenedStream & { body?: unknown }> {
 		const idempotent = options.idempotent ?? options.method === 'GET';
 		let renewed = false;
-		let rateLimited = false;
+		/** The wait after the first 429, once the call was retried after it. */
+		let waitedMs: number | undefined;
 		let clientIdAdded = false;
 		let transientLeft = idempotent ? TRANSIENT_RETRIES : 0;
 
 		for (;;) {
-			const auth = await this.tokens.get({ freshForStream: options.stream !== undefined });
+			// No early renewal: a token is renewed only on 1001, and a streamed body is reopened for the replay.
+			const auth = await this.tokens.get();
 			const origin = new URL(auth.baseUrl).origin;
 			const signal = this.signalFor(options);
 			if (!options.ignoreExecutionCancel) await RateLimitGate.pass(origin, signal);
@@ -157,13 +155,17 @@ export class NemoVideoClient {
 			if (readEnvelope(response.statusCode, body).ok) return { response, auth, body };
 
 			const failure = this.answerFailure(response, body, options, auth);
-			if (failure.kind === 'rateLimited' && !rateLimited) {
-				rateLimited = true;
-				const wait = failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
-				if (wait <= MAX_RETRY_AFTER_MS) {
-					RateLimitGate.hold(origin, Date.now() + wait);
+			if (failure.kind === 'rateLimited') {
+				// Every 429 holds the origin's gate for every request (the one rule, wait.ts); this call is retried once.
+				const rule = RateLimitGate.refused(origin, failure.retryAfterMs);
+				if (waitedMs === undefined && rule.waits) {
+					waitedMs = rule.waitMs;
 					continue;
 				}
+				const told = waitedMs === undefined
+					? { ...failure, retryAfterMs: rule.waitMs, retryAfterTooLong: true }
+					: { ...failure, retryAfterMs: waitedMs };
+				throw this.toError(told, auth, options);
 			}
 			if (failure.kind === 'tokenExpired' && auth.anonymous && !renewed) {
 				renewed = true;

@@ -2,9 +2,11 @@ import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { ACCEPTED_FILE_TYPES, REGISTER_URL } from '../constants';
+import { MAX_RETRY_AFTER_MS } from './wait';
 
 export type NemoVideoFailureKind =
 	| 'tokenExpired'
+	| 'unauthorized'
 	| 'sessionNotFound'
 	| 'noCredits'
 	| 'unsupportedFile'
@@ -28,6 +30,8 @@ export interface NemoVideoFailure {
 	/** Method and path only: never a query string or a header. */
 	operation: string;
 	retryAfterMs?: number;
+	/** A 429 whose Retry-After is longer than the node waits: refused once, not retried. */
+	retryAfterTooLong?: boolean;
 }
 
 export interface FailureContext {
@@ -94,7 +98,8 @@ export function classifyAnswer(
 		case 4002:
 			return 'fileTooLarge';
 	}
-	if (httpStatus === 401) return 'tokenExpired';
+	// Only 1001 means "token expired" (API table): a bare 401 (a gateway, a proxy) is not renewed.
+	if (httpStatus === 401) return 'unauthorized';
 	if (httpStatus === 402) return 'planBlocked';
 	if (httpStatus === 429) return 'rateLimited';
 	if (httpStatus === 400 && /client[-_ ]?id/i.test(serviceMessage ?? '')) return 'missingClientId';
@@ -103,6 +108,14 @@ export function classifyAnswer(
 }
 
 const acceptedTypes = ACCEPTED_FILE_TYPES.join(', ');
+
+function rateLimitTooLong(failure: NemoVideoFailure): { message: string; description: string } {
+	const seconds = Math.round((failure.retryAfterMs ?? 0) / 1000);
+	return {
+		message: `NemoVideo rate limit: the service asked to wait ${seconds} s`,
+		description: `The service refused ${failure.operation} once with HTTP 429 and asked to wait ${seconds} s (Retry-After), more than the ${MAX_RETRY_AFTER_MS / 1000} s this node waits, so it did not retry. Run the workflow again after that time, or use your own access token.`,
+	};
+}
 
 /** The user-facing words for each failure: what happened, and what to do about it. */
 export function describeFailure(
@@ -121,6 +134,11 @@ export function describeFailure(
 						message: 'The NemoVideo access token is invalid or expired',
 						description: `The service rejected the access token in the NemoVideo API credential (code ${failure.appCode ?? failure.httpStatus}). Create a new token in your NemoVideo account and paste it into the credential, or clear the field to use a free anonymous token.`,
 					};
+		case 'unauthorized':
+			return {
+				message: 'NemoVideo refused the request: HTTP 401 without a token error',
+				description: `The answer to ${failure.operation} was HTTP 401 without code 1001 (the API's "token expired"), so the token was not renewed.${said} Something at the Base URL (a proxy or gateway in front of the API) may be asking for its own authentication: check the Base URL in the NemoVideo API credential${context.anonymous ? '' : ' and the access token'}, then try again.`,
+			};
 		case 'sessionNotFound':
 			return {
 				message: 'NemoVideo session not found',
@@ -158,6 +176,7 @@ export function describeFailure(
 				description: `The service refused the export (HTTP 402). This is about your subscription plan, not your balance. Register or upgrade your plan to unlock export.${said}`,
 			};
 		case 'rateLimited':
+			if (failure.retryAfterTooLong) return rateLimitTooLong(failure);
 			return {
 				message: 'NemoVideo rate limit: the request was refused twice',
 				description: `The service answered HTTP 429 (too many requests) again after the node waited${failure.retryAfterMs !== undefined ? ` ${Math.round(failure.retryAfterMs / 1000)} s` : ''} and retried once. Anonymous tokens are limited to one per client per 7 days. Wait a few minutes before running the workflow again, or use your own access token.`,
