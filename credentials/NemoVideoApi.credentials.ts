@@ -10,8 +10,7 @@ import type {
 } from 'n8n-workflow';
 
 import { ATTRIBUTION_HEADERS, DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { baseUrlProblem } from '../nodes/shared/transport/http';
-import { uuid } from '../nodes/shared/vendor';
+import { normaliseBaseUrl, originOf, preAuthenticate } from '../nodes/shared/transport/auth';
 
 function field(data: ICredentialDataDecryptedObject, name: string): string {
 	const value = data[name];
@@ -19,7 +18,7 @@ function field(data: ICredentialDataDecryptedObject, name: string): string {
 }
 
 function baseUrlOf(data: ICredentialDataDecryptedObject): string {
-	return (field(data, 'baseUrl') || DEFAULT_BASE_URL).replace(/\/+$/, '');
+	return normaliseBaseUrl(data.baseUrl);
 }
 
 export class NemoVideoApi implements ICredentialType {
@@ -77,72 +76,43 @@ export class NemoVideoApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 		},
+		{
+			// The origin that issued the stored token: it is never sent to any other (a changed Base URL).
+			displayName: 'Token Origin',
+			name: 'tokenOrigin',
+			type: 'hidden',
+			typeOptions: { password: true },
+			default: '',
+		},
+		{
+			// The Client ID the node generated (not one the user typed): a new origin gets a new one.
+			displayName: 'Generated Client ID',
+			name: 'generatedClientId',
+			type: 'hidden',
+			default: '',
+		},
 	];
 
 	/**
-	 * n8n calls this when the stored anonymous token is empty or expired, and stores what it returns (encrypted,
-	 * shared by every worker). A user's own token needs nothing stored.
+	 * n8n calls this when the stored anonymous token is empty or expired, and on every credential test; it
+	 * stores what this returns (encrypted, shared by every worker). The rules are the token keeper's
+	 * (nodes/shared/transport/auth.ts): a stored token of this origin is checked and kept unless the service
+	 * says 1001; a user's own token needs nothing stored.
 	 */
 	async preAuthentication(
 		this: IHttpRequestHelper,
 		credentials: ICredentialDataDecryptedObject,
 	): Promise<IDataObject> {
-		const baseUrl = baseUrlOf(credentials);
-		const problem = baseUrlProblem(baseUrl);
-		if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
-		if (field(credentials, 'accessToken')) return {};
-
-		let clientId = field(credentials, 'clientId').slice(0, 64) || uuid();
-		for (let attempt = 0; ; attempt++) {
-			const request: IHttpRequestOptions = {
-				method: 'POST',
-				url: `${baseUrl}/api/auth/anonymous-token`,
-				headers: { ...ATTRIBUTION_HEADERS, 'X-Client-Id': clientId },
-				json: true,
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				timeout: 30_000,
-			};
-			const response = (await this.helpers.httpRequest(request)) as {
-				statusCode: number;
-				body: IDataObject;
-				headers?: Record<string, string>;
-			};
-			const body = (response.body ?? {}) as IDataObject;
-			const data = (body.data ?? {}) as IDataObject;
-			if (response.statusCode === 400 && attempt === 0) {
-				// The service did not take the client id: generate a well-formed one and try once more.
-				clientId = uuid();
-				continue;
-			}
-			if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
-				return {
-					sessionToken: String(data.token),
-					clientId,
-					anonymousUserId: String(data.user_id ?? ''),
-					tokenExpiresAt: String(data.expires_at ?? ''),
-				};
-			}
-			const reason = String(body.message ?? body.msg ?? body.error ?? body.detail ?? 'no reason given');
-			const error = new Error(
-				response.statusCode === 429
-					? `The anonymous token limit was reached for this client id (HTTP 429: ${reason})`
-					: `The anonymous token request failed (HTTP ${response.statusCode}, code ${String(body.code ?? '-')}: ${reason})`,
-			);
-			const retryAfter = Number(response.headers?.['retry-after']);
-			Object.assign(error, {
-				httpCode: String(response.statusCode),
-				...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
-			});
-			throw error;
-		}
+		return await preAuthenticate(this, credentials);
 	}
 
 	async authenticate(
 		credentials: ICredentialDataDecryptedObject,
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> {
-		const token = field(credentials, 'accessToken') || field(credentials, 'sessionToken');
+		// An anonymous token goes only to the origin that issued it, whatever the Base URL says now.
+		const anonymous = field(credentials, 'tokenOrigin') === originOf(baseUrlOf(credentials)) ? field(credentials, 'sessionToken') : '';
+		const token = field(credentials, 'accessToken') || anonymous;
 		return {
 			...requestOptions,
 			headers: {

@@ -1,14 +1,17 @@
 import type {
 	ICredentialDataDecryptedObject,
+	IDataObject,
 	IExecuteFunctions,
+	IHttpRequestHelper,
 	IHttpRequestOptions,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { createHash } from 'node:crypto';
 
-import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
+import { ATTRIBUTION_HEADERS, CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
+import { uuid } from '../vendor';
+import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
 import { baseUrlProblem } from './http';
-import { sleepUnlessCancelled } from './wait';
+import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
 
 /** How a request authenticates. Held in memory for one node execution only; the token itself lives in the credential. */
 export interface NemoVideoAuth {
@@ -19,13 +22,11 @@ export interface NemoVideoAuth {
 	userId?: string;
 }
 
-/** Anonymous tokens this close to their `expires_at` are renewed before a request whose body cannot be replayed. */
-const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
-
 /** How long a worker that lost the race for the first token keeps re-reading the credential for the winner's token. */
 const RACE_REREAD_MS = [250, 500, 1000, 2000];
-/** The seed's wait before the one retry of a refused token call, when the answer gives no Retry-After. */
-const TOKEN_RETRY_AFTER_MS = 30_000;
+const RACE_WINDOW_MS = RACE_REREAD_MS.reduce((total, wait) => total + wait, 0);
+const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token';
+const CHECK_PATH = '/api/credits/balance/simple';
 
 function text(value: unknown): string {
 	return typeof value === 'string' ? value.trim() : '';
@@ -35,12 +36,25 @@ export function normaliseBaseUrl(value: unknown): string {
 	return (text(value) || DEFAULT_BASE_URL).replace(/\/+$/, '');
 }
 
+/** Scheme, host and port of a base URL: what a stored anonymous token (and its client id) is tied to. */
+export function originOf(baseUrl: string): string {
+	try {
+		return new URL(baseUrl).origin;
+	} catch {
+		return '';
+	}
+}
+
+/**
+ * The credential's token for its Base URL now. A stored anonymous token is used only on the origin that issued
+ * it (`tokenOrigin`): after a Base URL change it is never sent, and a token is fetched for the new origin.
+ */
 function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefined {
 	const baseUrl = normaliseBaseUrl(data.baseUrl);
 	const own = text(data.accessToken);
 	if (own) return { baseUrl, token: own, anonymous: false, clientId: text(data.clientId) || undefined };
 	const anonymous = text(data.sessionToken);
-	if (!anonymous) return undefined;
+	if (!anonymous || text(data.tokenOrigin) !== originOf(baseUrl)) return undefined;
 	return {
 		baseUrl,
 		token: anonymous,
@@ -50,28 +64,188 @@ function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefin
 	};
 }
 
-function expiresSoon(data: ICredentialDataDecryptedObject): boolean {
-	const expiresAt = Date.parse(text(data.tokenExpiresAt));
-	return Number.isFinite(expiresAt) && expiresAt - Date.now() < RENEW_BEFORE_EXPIRY_MS;
+/**
+ * The client id for a new token: the credential's, or a random one (uuid v4) generated here and stored with the
+ * token. Random, because anyone who could compute it could fetch this anonymous user's next token and read its
+ * sessions. One this package generated belongs to the origin it was sent to: a new origin gets a new one, so no
+ * host learns the id that fetches another host's tokens. A Client ID the user typed is always kept.
+ */
+function clientIdFor(data: ICredentialDataDecryptedObject, origin: string): string {
+	const clientId = text(data.clientId).slice(0, 64);
+	const generated = clientId !== '' && clientId === text(data.generatedClientId);
+	const storedOrigin = text(data.tokenOrigin);
+	if (generated && storedOrigin !== '' && storedOrigin !== origin) return uuid();
+	return clientId || uuid();
 }
 
 /**
- * The client id used when the credential has none: derived from the credential's id, so every worker that races
- * for the first token asks for the same client's one token (the loser is refused and uses the winner's), instead
- * of each generating its own id and fetching a second token. Stored with the token once fetched.
+ * The credential as the token keeper hands it to n8n for a new token: the stored token blanked (so n8n runs
+ * preAuthentication), and the client id decided once here, so that the retry after a 429 asks for the same one.
  */
-export function stableClientId(credentialKey: string): string {
-	const hex = createHash('sha256').update(`n8n-nodes-nemovideo/client-id/${credentialKey}`).digest('hex');
-	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+function askFor(data: ICredentialDataDecryptedObject, origin: string): ICredentialDataDecryptedObject {
+	const clientId = clientIdFor(data, origin);
+	const generated = clientId !== text(data.clientId).slice(0, 64);
+	return {
+		...data,
+		sessionToken: '',
+		tokenOrigin: '',
+		clientId,
+		...(generated ? { generatedClientId: clientId } : {}),
+	};
+}
+
+interface RawResponse {
+	statusCode: number;
+	body?: unknown;
+	headers?: Record<string, string | string[] | undefined>;
+}
+
+function bodyOf(response: RawResponse): IDataObject {
+	const body = response.body;
+	return body && typeof body === 'object' ? (body as IDataObject) : {};
+}
+
+function retryAfterOf(response: RawResponse): number | undefined {
+	const value = response.headers?.['retry-after'];
+	return parseRetryAfter(Array.isArray(value) ? value[0] : value);
+}
+
+/** Every 429 holds the origin's gate, this one included (wait.ts has the rule). */
+function noteRateLimit(response: RawResponse, origin: string): void {
+	if (response.statusCode === 429) RateLimitGate.refused(origin, retryAfterOf(response));
+}
+
+/** One GET of the balance with the stored token: true only when the service says 1001 (expired or invalid). */
+async function storedTokenExpired(helpers: IHttpRequestHelper, baseUrl: string, token: string): Promise<boolean> {
+	let response: RawResponse;
+	try {
+		response = (await helpers.helpers.httpRequest({
+			method: 'GET',
+			url: `${baseUrl}${CHECK_PATH}`,
+			headers: { ...ATTRIBUTION_HEADERS, Authorization: `Bearer ${token}` },
+			json: true,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: 30_000,
+		})) as RawResponse;
+	} catch {
+		// Unreachable: keep the token; the credential test's own request reports the network error.
+		return false;
+	}
+	noteRateLimit(response, originOf(baseUrl));
+	return Number(bodyOf(response).code) === 1001;
+}
+
+function tokenRefused(response: RawResponse, body: IDataObject): Error {
+	const reason = String(body.message ?? body.msg ?? body.error ?? body.detail ?? 'no reason given');
+	const retryAfterMs = retryAfterOf(response);
+	const wait = retryAfterMs !== undefined ? `; the service asked to wait ${Math.round(retryAfterMs / 1000)} s` : '';
+	const error = new Error(
+		response.statusCode === 429
+			? `The anonymous token limit was reached for this client id (HTTP 429: ${reason}${wait})`
+			: `The anonymous token request failed (HTTP ${response.statusCode}, code ${String(body.code ?? '-')}: ${reason})`,
+	);
+	// Not `httpCode` or `statusCode`: n8n's NodeApiError would replace this message with a generic one.
+	return Object.assign(error, {
+		tokenCallStatus: response.statusCode,
+		...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+	});
+}
+
+/** POST /api/auth/anonymous-token, once (twice when the service refuses the client id with 400). */
+async function fetchToken(
+	helpers: IHttpRequestHelper,
+	credentials: ICredentialDataDecryptedObject,
+	baseUrl: string,
+): Promise<IDataObject> {
+	const origin = originOf(baseUrl);
+	let clientId = clientIdFor(credentials, origin);
+	for (let attempt = 0; ; attempt++) {
+		const request: IHttpRequestOptions = {
+			method: 'POST',
+			url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`,
+			headers: { ...ATTRIBUTION_HEADERS, 'X-Client-Id': clientId },
+			json: true,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: 30_000,
+		};
+		const response = (await helpers.helpers.httpRequest(request)) as RawResponse;
+		const body = bodyOf(response);
+		const data = (body.data ?? {}) as IDataObject;
+		if (response.statusCode === 400 && attempt === 0) {
+			// The service did not take the client id: generate a well-formed one and try once more.
+			clientId = uuid();
+			continue;
+		}
+		if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
+			const typed = text(credentials.clientId).slice(0, 64);
+			const generated = clientId !== typed || clientId === text(credentials.generatedClientId);
+			return {
+				sessionToken: String(data.token),
+				clientId,
+				generatedClientId: generated ? clientId : '',
+				anonymousUserId: String(data.user_id ?? ''),
+				tokenExpiresAt: String(data.expires_at ?? ''),
+				tokenOrigin: origin,
+			};
+		}
+		// A 429 with a Retry-After holds the gate. Without one it may be the answer to a race for this client
+		// id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
+		if (retryAfterOf(response) !== undefined) noteRateLimit(response, origin);
+		throw tokenRefused(response, body);
+	}
+}
+
+/**
+ * The credential type's preAuthentication. n8n runs it when the stored token is empty, when told the credential
+ * expired, and on every credential test (n8n/dist/credentials-helper.js): a stored token of this origin is then
+ * checked with one balance call and kept unless the service says 1001; only then is a new one fetched. What
+ * it returns n8n stores in the credential (`{}`: nothing to store, the stored values stay as they are).
+ */
+export async function preAuthenticate(
+	helpers: IHttpRequestHelper,
+	credentials: ICredentialDataDecryptedObject,
+): Promise<IDataObject> {
+	const baseUrl = normaliseBaseUrl(credentials.baseUrl);
+	const problem = baseUrlProblem(baseUrl);
+	if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
+	if (text(credentials.accessToken)) return {};
+	const stored = authFrom(credentials);
+	if (stored && !(await storedTokenExpired(helpers, baseUrl, stored.token))) return {};
+	return await fetchToken(helpers, credentials, baseUrl);
+}
+
+/** A failed token fetch, as n8n hands it back from httpRequestWithAuthentication (the credential's error is the cause). */
+function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; message: string } {
+	interface Refusal {
+		tokenCallStatus?: number;
+		retryAfterMs?: number;
+		message?: string;
+	}
+	const outer = error as Refusal & { cause?: Refusal };
+	const cause = outer.cause ?? {};
+	return {
+		status: cause.tokenCallStatus ?? outer.tokenCallStatus,
+		retryAfterMs: cause.retryAfterMs ?? outer.retryAfterMs,
+		message: String(cause.message ?? outer.message ?? ''),
+	};
+}
+
+/** A token fetch of one execution, shared by every execution of this process that needs the same token. */
+interface SharedFetch {
+	promise: Promise<NemoVideoAuth>;
+	/** The cancel signal of the execution that started it. */
+	owner?: AbortSignal;
 }
 
 /** Token fetches in flight, per credential: items of one execution (and executions in one process) share one fetch. */
-const inFlight = new Map<string, Promise<NemoVideoAuth>>();
+const inFlight = new Map<string, SharedFetch>();
 
 /**
  * The token lifecycle. A user's own token is used as it is. An anonymous token is fetched by the credential
  * type's `preAuthentication` through n8n, which stores it encrypted in the credential, so it survives across
- * executions and workers; it is renewed only when the service says it expired (1001).
+ * executions and workers; it is renewed only when the service says it expired (1001), never ahead of time.
  */
 export class TokenKeeper {
 	private current?: NemoVideoAuth;
@@ -83,15 +257,14 @@ export class TokenKeeper {
 		return ref?.id ?? ref?.name ?? this.ctx.getNode().name;
 	}
 
-	async get(options: { freshForStream?: boolean } = {}): Promise<NemoVideoAuth> {
-		if (this.current && !options.freshForStream) return this.current;
-		const data = await this.readCredential();
-		const auth = authFrom(data);
-		if (auth && !(auth.anonymous && options.freshForStream && expiresSoon(data))) {
+	async get(): Promise<NemoVideoAuth> {
+		if (this.current) return this.current;
+		const auth = authFrom(await this.readCredential());
+		if (auth) {
 			this.current = auth;
 			return auth;
 		}
-		return await this.fetchAnonymous(auth?.token);
+		return await this.fetchAnonymous(undefined);
 	}
 
 	/** Called after a 1001 for `stale`: fetches a new anonymous token once, shared by every caller that saw the 1001. */
@@ -114,81 +287,138 @@ export class TokenKeeper {
 
 	private async fetchAnonymous(staleToken: string | undefined): Promise<NemoVideoAuth> {
 		const key = this.credentialKey;
-		let pending = inFlight.get(key);
-		if (!pending) {
-			pending = this.fetchThroughN8n(staleToken).finally(() => inFlight.delete(key));
-			inFlight.set(key, pending);
+		const signal = this.ctx.getExecutionCancelSignal();
+		for (let shared = inFlight.get(key); shared; shared = inFlight.get(key)) {
+			try {
+				this.current = await untilCancelled(shared.promise, signal);
+				return this.current;
+			} catch (error) {
+				// The shared fetch ran under its owner's cancel signal: when only the owner was cancelled, fetch anew.
+				if (signal?.aborted || !shared.owner?.aborted) throw asNodeError(this.ctx.getNode(), error);
+				if (inFlight.get(key) === shared) inFlight.delete(key);
+			}
 		}
-		this.current = await pending;
-		return this.current;
+		const own: SharedFetch = { owner: signal, promise: this.fetchThroughN8n(staleToken) };
+		inFlight.set(key, own);
+		try {
+			this.current = await own.promise;
+			return this.current;
+		} finally {
+			if (inFlight.get(key) === own) inFlight.delete(key);
+		}
 	}
 
 	/**
-	 * Runs a cheap authenticated call through n8n, with the stored token blanked when it is stale: n8n then calls
-	 * the credential's preAuthentication, stores the new token and uses it. The stored credential is read back.
+	 * Has n8n run the credential's preAuthentication (it fetches and stores the token) by sending one request
+	 * through n8n's authenticated helper with the stored token blanked. This is the cheapest way: a node reaches
+	 * n8n's credentials helper (the only code that persists the token for every worker) only through
+	 * httpRequestWithAuthentication / requestWithAuthentication, and both always send one request after
+	 * preAuthentication. The node's own calls cannot carry it: they stream (uploads, SSE, downloads) through the
+	 * package's HTTP client, which n8n's helpers do not replace. The balance GET is free, read-only and small,
+	 * and its answer shows at once whether the new token works. Its 429 holds the gate like any other.
 	 */
 	private async fetchThroughN8n(staleToken: string | undefined): Promise<NemoVideoAuth> {
 		const data = await this.readCredential();
 		const known = authFrom(data);
-		if (known && known.token !== staleToken && !(known.anonymous && expiresSoon(data))) return known;
-
-		const node = this.ctx.getNode();
-		const ref = node.credentials?.[CREDENTIAL_TYPE];
-		const check: IHttpRequestOptions = {
-			method: 'GET',
-			url: `${normaliseBaseUrl(data.baseUrl)}/api/credits/balance/simple`,
-			json: true,
-			timeout: 30_000,
-		};
-		for (let attempt = 0; ; attempt++) {
+		if (known && known.token !== staleToken) return known;
+		const baseUrl = normaliseBaseUrl(data.baseUrl);
+		const asked = askFor(data, originOf(baseUrl));
+		let waitedMs: number | undefined;
+		for (;;) {
+			// n8n writes the token preAuthentication returns into this object (and stores it): this execution
+			// then uses the token it fetched, even when another worker's later write wins in the store.
+			const sent: ICredentialDataDecryptedObject = { ...asked };
 			try {
-				await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
-					credentialsDecrypted: {
-						id: ref?.id ?? '',
-						name: ref?.name ?? '',
-						type: CREDENTIAL_TYPE,
-						data: { ...data, sessionToken: '', clientId: text(data.clientId) || stableClientId(this.credentialKey) },
-					},
-				});
-				break;
+				await this.checkThroughN8n(baseUrl, sent);
 			} catch (error) {
-				// preAuthentication stores the token before n8n sends the check call: when only the check failed
-				// (no credits, a 5xx…), use the token; the node's own call then reports the real problem.
-				const stored = authFrom(await this.readCredential());
-				if (stored && stored.token !== staleToken) return stored;
-				if (String((error as { httpCode?: unknown }).httpCode) === '429') {
-					// Another worker may have won the race for this client id's one token: use the token it stored.
-					const winner = await this.awaitStoredToken(staleToken);
-					if (winner) return winner;
-					// Otherwise a plain rate limit: the seed's rule is one retry after the wait.
-					if (attempt === 0) {
-						const cause = (error as { cause?: { retryAfterMs?: number } }).cause;
-						await sleepUnlessCancelled(cause?.retryAfterMs ?? TOKEN_RETRY_AFTER_MS, this.ctx.getExecutionCancelSignal());
-						continue;
-					}
-				}
-				throw new NodeOperationError(node, 'Could not get an anonymous NemoVideo token', {
-					description: `${(error as Error).message}. Anonymous tokens are limited to one per client id every 7 days: wait and try again, or set your own access token in the NemoVideo API credential.`,
-				});
+				const fetched = authFrom(sent);
+				// The token was fetched and only the check failed (a network error): use it; the node's call
+				// reports the real problem.
+				if (fetched) return fetched;
+				const next = await this.afterRefusal(error, staleToken, baseUrl, waitedMs);
+				if ('winner' in next) return next.winner;
+				waitedMs = next.waitedMs;
+				continue;
 			}
-		}
-		const stored = authFrom(await this.readCredential());
-		if (!stored) {
-			throw new NodeOperationError(node, 'The anonymous NemoVideo token was not stored', {
+			const fetched = authFrom(sent) ?? authFrom(await this.readCredential());
+			if (fetched && fetched.token !== staleToken) return fetched;
+			throw new NodeOperationError(this.ctx.getNode(), 'The anonymous NemoVideo token was not stored', {
 				description:
 					'n8n did not keep the token the credential fetched. Save the NemoVideo API credential again and retry.',
 			});
 		}
-		return stored;
 	}
 
-	private async awaitStoredToken(staleToken: string | undefined): Promise<NemoVideoAuth | undefined> {
-		const signal = this.ctx.getExecutionCancelSignal();
-		for (const wait of RACE_REREAD_MS) {
-			const auth = authFrom(await this.readCredential());
-			if (auth && auth.token !== staleToken) return auth;
-			await sleepUnlessCancelled(wait, signal);
+	private async checkThroughN8n(baseUrl: string, sent: ICredentialDataDecryptedObject): Promise<void> {
+		const ref = this.ctx.getNode().credentials?.[CREDENTIAL_TYPE];
+		const check: IHttpRequestOptions = {
+			method: 'GET',
+			url: `${baseUrl}${CHECK_PATH}`,
+			json: true,
+			returnFullResponse: true,
+			// Answers are read here, not by n8n: a 429 must hold the gate, and a 401 must not make n8n renew again.
+			ignoreHttpStatusErrors: true,
+			timeout: 30_000,
+		};
+		const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
+			credentialsDecrypted: { id: ref?.id ?? '', name: ref?.name ?? '', type: CREDENTIAL_TYPE, data: sent },
+		})) as RawResponse;
+		noteRateLimit(response, originOf(baseUrl));
+	}
+
+	/**
+	 * The token call was refused. A 429 follows the transport's rule (wait.ts): Retry-After, else 30 s, one retry,
+	 * and a Retry-After over 120 s fails at once; before any wait, the winner of a race for this client id's one
+	 * token may have stored it. Returns the wait made before the retry; throws when there is no retry.
+	 */
+	private async afterRefusal(
+		error: unknown,
+		staleToken: string | undefined,
+		baseUrl: string,
+		waitedMs: number | undefined,
+	): Promise<{ winner: NemoVideoAuth } | { waitedMs: number }> {
+		const refusal = refusalOf(error);
+		if (refusal.status !== 429) {
+			throw new NodeOperationError(this.ctx.getNode(), 'Could not get an anonymous NemoVideo token', {
+				description: `${refusal.message}. Check the Base URL of the NemoVideo API credential and try again, or set your own access token in it.`,
+			});
 		}
-		return undefined;
+		const rule = rateLimitRule(refusal.retryAfterMs);
+		const lookFor = waitedMs !== undefined || !rule.waits ? 0 : Math.min(rule.waitMs, RACE_WINDOW_MS);
+		const winner = await this.awaitStoredToken(staleToken, lookFor);
+		if (winner) return { winner };
+		if (waitedMs !== undefined || !rule.waits) {
+			throw this.rateLimitError({ retryAfterMs: waitedMs ?? rule.waitMs, retryAfterTooLong: waitedMs === undefined });
+		}
+		const origin = originOf(baseUrl);
+		RateLimitGate.refused(origin, refusal.retryAfterMs);
+		await RateLimitGate.pass(origin, this.ctx.getExecutionCancelSignal());
+		const late = await this.storedToken(staleToken);
+		return late ? { winner: late } : { waitedMs: rule.waitMs };
+	}
+
+	private rateLimitError(told: { retryAfterMs: number; retryAfterTooLong: boolean }): NemoVideoApiError {
+		const failure = { kind: 'rateLimited' as const, httpStatus: 429, operation: `POST ${ANONYMOUS_ISSUER_PATH}`, ...told };
+		const { message, description } = describeFailure(failure, { anonymous: true });
+		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description);
+	}
+
+	private async storedToken(staleToken: string | undefined): Promise<NemoVideoAuth | undefined> {
+		const auth = authFrom(await this.readCredential());
+		return auth && auth.token !== staleToken ? auth : undefined;
+	}
+
+	/** Re-reads the credential for another worker's token, for at most `boundMs` (one read when 0). */
+	private async awaitStoredToken(staleToken: string | undefined, boundMs: number): Promise<NemoVideoAuth | undefined> {
+		const signal = this.ctx.getExecutionCancelSignal();
+		const deadline = Date.now() + boundMs;
+		for (const wait of RACE_REREAD_MS) {
+			const auth = await this.storedToken(staleToken);
+			if (auth) return auth;
+			const left = deadline - Date.now();
+			if (left <= 0) return undefined;
+			await sleepUnlessCancelled(Math.min(wait, left), signal);
+		}
+		return await this.storedToken(staleToken);
 	}
 }

@@ -1,0 +1,295 @@
+/**
+ * The anonymous token (issue 9, points 1-4, 6 and 7): kept in the credential and renewed only on 1001, checked
+ * (not re-fetched) by a credential test, fetched for a client id nobody can compute, tied to the origin that
+ * issued it, shared between executions without sharing their cancellation, and never renewed on a bare 401.
+ * Through n8n-core (the harness) against the emulator.
+ */
+import { join } from 'node:path';
+
+import { NemoVideoEmulator } from './emulator';
+import { Harness } from './harness';
+import type { CredentialStore, WorkflowRun } from './harness';
+import { SeenText } from './helpers';
+
+const OWN = 'nmv_usr_own_token_suite_0123456789';
+const PHOTO = join(__dirname, 'emulator', 'fixtures', 'photos', 'photo-1.jpg');
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const seen = new SeenText();
+const usedTokens = new Set<string>([OWN]);
+
+let emu: NemoVideoEmulator;
+let harness: Harness;
+
+beforeAll(async () => {
+	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
+	await emu.start();
+});
+afterAll(async () => {
+	expect(seen.leaks(usedTokens)).toEqual([]);
+	await emu.stop();
+});
+beforeEach(() => {
+	emu.reset();
+	emu.addToken(OWN, { credits: 500, anonymous: false });
+	harness = new Harness();
+	harness.credentials.set('anon', { baseUrl: emu.baseUrl });
+	harness.credentials.set('own', { baseUrl: emu.baseUrl, accessToken: OWN });
+});
+afterEach(() => {
+	for (const { token } of emu.issuedTokens()) usedTokens.add(token);
+});
+
+async function credits(on: Harness = harness, credentialId = 'anon'): Promise<WorkflowRun> {
+	return seen.run(await on.run({ credentialId, nodes: [{ type: 'nemoVideoCredits', parameters: {} }] }));
+}
+
+/** Runs Credits once so that the anonymous credential holds a token, then forgets the requests it made. */
+async function warm(): Promise<{ token: string; clientId: string }> {
+	const first = await credits();
+	expect(first.error).toBeUndefined();
+	expect(emu.issuedTokens()).toHaveLength(1);
+	emu.requests = [];
+	return emu.issuedTokens()[0];
+}
+
+/** Waits for a condition that an event of the run makes true, polling briefly, failing after `boundMs`. */
+async function until(what: string, condition: () => boolean, boundMs = 5000): Promise<void> {
+	const deadline = Date.now() + boundMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+/** A second n8n process: its own copy of the package's modules (no shared in-flight map), the same credential store. */
+function secondProcess(credentials: CredentialStore): Harness {
+	let other: Harness | undefined;
+	jest.isolateModules(() => {
+		const isolated = require('./harness') as typeof import('./harness');
+		other = new isolated.Harness({ credentials: credentials as never });
+	});
+	return other!;
+}
+
+const bearers = (route: Parameters<NemoVideoEmulator['requestsTo']>[0], on = emu) =>
+	on.requestsTo(route).map((request) => request.headers.authorization);
+
+describe('1. renewed only on 1001', () => {
+	test('a token within 5 minutes of its expiry uploads a photo with no token call', async () => {
+		const { token } = await warm();
+		const stored = harness.credentials.get('anon');
+		harness.credentials.set('anon', { ...stored, tokenExpiresAt: new Date(Date.now() + 120_000).toISOString() });
+		const run = seen.run(
+			await harness.run({
+				credentialId: 'anon',
+				nodes: [
+					{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
+					{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+				],
+			}),
+		);
+		expect(run.error).toBeUndefined();
+		expect(emu.requestsTo('token')).toHaveLength(0);
+		expect(emu.requestsTo('upload').map((request) => request.status)).toEqual([200]);
+		expect(emu.requestsTo('upload')[0].files?.[0].bytes).toBeGreaterThan(1000);
+		expect(new Set(bearers('upload'))).toEqual(new Set([`Bearer ${token}`]));
+	}, 20_000);
+
+	test('a streamed upload answered 1001 is replayed once with the renewed token, its file re-read from the binary store', async () => {
+		const { token: old } = await warm();
+		emu.config.oneTokenPerClient = false;
+		emu.inject('upload', { kind: 'appCode', code: 1001 }, 1);
+		const run = seen.run(
+			await harness.run({
+				credentialId: 'anon',
+				nodes: [
+					{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
+					{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+				],
+			}),
+		);
+		expect(run.error).toBeUndefined();
+		const uploads = emu.requestsTo('upload');
+		expect(uploads.map((request) => request.status)).toEqual([200, 200]);
+		expect(uploads[0].fault).toBe('appCode');
+		const renewed = emu.issuedTokens()[1].token;
+		expect(bearers('upload')).toEqual([`Bearer ${old}`, `Bearer ${renewed}`]);
+		expect(uploads[1].files?.[0].bytes).toBeGreaterThan(1000);
+	});
+});
+
+describe('2. a credential test checks the stored token instead of fetching one', () => {
+	test('a credential holding a live token, tested twice: both pass, no token call', async () => {
+		const { token } = await warm();
+		const first = await harness.testCredential('anon');
+		const second = await harness.testCredential('anon');
+		expect(first).toEqual({ status: 'OK', message: 'Connection successful!' });
+		expect(second).toEqual({ status: 'OK', message: 'Connection successful!' });
+		expect(emu.requestsTo('token')).toHaveLength(0);
+		expect(new Set(bearers('credits'))).toEqual(new Set([`Bearer ${token}`]));
+		expect(harness.credentials.get('anon').sessionToken).toBe(token);
+	});
+
+	test('a credential whose token expired: the test fetches a new one, stores it and passes', async () => {
+		const { token: old, clientId } = await warm();
+		emu.expireToken(old);
+		const result = await harness.testCredential('anon');
+		expect(result.status).toBe('OK');
+		expect(emu.requestsTo('token').map((request) => request.headers['x-client-id'])).toEqual([clientId]);
+		const renewed = emu.issuedTokens()[1].token;
+		expect(harness.credentials.get('anon').sessionToken).toBe(renewed);
+		expect(bearers('credits').at(-1)).toBe(`Bearer ${renewed}`);
+	});
+
+	test('a fresh anonymous credential: the test fetches and stores its first token', async () => {
+		const result = await harness.testCredential('anon');
+		expect(result.status).toBe('OK');
+		expect(emu.issuedTokens()).toHaveLength(1);
+		expect(harness.credentials.get('anon').sessionToken).toBe(emu.issuedTokens()[0].token);
+	});
+});
+
+describe('3. the client id is random, kept with the token', () => {
+	test('two n8n instances with the same credential id get different client ids: nobody can derive one', async () => {
+		const elsewhere = new Harness();
+		elsewhere.credentials.set('anon', { baseUrl: emu.baseUrl });
+		expect((await credits()).error).toBeUndefined();
+		expect((await credits(elsewhere)).error).toBeUndefined();
+		const [first, second] = emu.issuedTokens();
+		expect(first.clientId).toMatch(UUID_V4);
+		expect(second.clientId).toMatch(UUID_V4);
+		expect(first.clientId).not.toBe(second.clientId);
+		expect(harness.credentials.get('anon').clientId).toBe(first.clientId);
+		expect(elsewhere.credentials.get('anon').clientId).toBe(second.clientId);
+	});
+
+	test('executions racing in one process for the first token: one token, every execution succeeds', async () => {
+		const runs = await Promise.all([credits(), credits(), credits()]);
+		for (const run of runs) expect(run.error).toBeUndefined();
+		expect(emu.issuedTokens()).toHaveLength(1);
+		expect(emu.requestsTo('token')).toHaveLength(1);
+		expect(harness.credentials.get('anon').sessionToken).toBe(emu.issuedTokens()[0].token);
+	});
+
+	test('two processes sharing the credential store race for the first token: both succeed, each on its own token, the last write is kept', async () => {
+		const other = secondProcess(harness.credentials);
+		const runs = await Promise.all([credits(), credits(other)]);
+		for (const run of runs) expect(run.error).toBeUndefined();
+		const issued = emu.issuedTokens();
+		expect(issued.length).toBeGreaterThanOrEqual(1);
+		expect(issued.length).toBeLessThanOrEqual(2);
+		// Each execution made its check call and its own call with the token it fetched: no one switched mid-run.
+		for (const { token } of issued) {
+			expect(bearers('credits').filter((bearer) => bearer === `Bearer ${token}`).length).toBeGreaterThanOrEqual(2);
+		}
+		const stored = harness.credentials.get('anon');
+		const last = harness.credentials.writes.filter((write) => write.id === 'anon').at(-1)!.data;
+		expect(stored.sessionToken).toBe(last.sessionToken);
+		const kept = issued.find(({ token }) => token === stored.sessionToken);
+		expect(kept).toBeDefined();
+		expect(stored.clientId).toBe(kept!.clientId);
+	});
+
+	test('two processes racing with a Client ID set in the credential: one token, the loser of the 429 uses the winner\'s', async () => {
+		harness.credentials.set('anon', { baseUrl: emu.baseUrl, clientId: 'shared-client-id-7' });
+		const other = secondProcess(harness.credentials);
+		const started = Date.now();
+		const runs = await Promise.all([credits(), credits(other)]);
+		for (const run of runs) expect(run.error).toBeUndefined();
+		expect(emu.issuedTokens()).toHaveLength(1);
+		expect(emu.requestsTo('token').map((request) => request.status).sort()).toEqual([200, 429]);
+		const [{ token }] = emu.issuedTokens();
+		expect(new Set(bearers('credits'))).toEqual(new Set([`Bearer ${token}`]));
+		expect(harness.credentials.get('anon').sessionToken).toBe(token);
+		// The race's 429 (no Retry-After) is answered by the winner's token, not by the 30 s wait of a rate limit.
+		expect(Date.now() - started).toBeLessThan(10_000);
+	}, 20_000);
+});
+
+describe('4. a stored token goes only to the origin that issued it', () => {
+	let second: NemoVideoEmulator;
+	beforeAll(async () => {
+		second = new NemoVideoEmulator({ renderMs: 200 });
+		await second.start();
+	});
+	afterAll(async () => await second.stop());
+	beforeEach(() => second.reset());
+	afterEach(() => {
+		for (const { token } of second.issuedTokens()) usedTokens.add(token);
+	});
+
+	test('Base URL changed to a second service: a token is fetched there, the first one is never sent to it', async () => {
+		const first = await warm();
+		harness.credentials.set('anon', { ...harness.credentials.get('anon'), baseUrl: second.baseUrl });
+		const run = await credits();
+		expect(run.error).toBeUndefined();
+		const everyHeader = second.requests.map((request) => JSON.stringify(request.headers)).join('\n');
+		expect(everyHeader).not.toContain(first.token);
+		// The first service's client id is not handed to the second either: it would let that host fetch the next token.
+		expect(everyHeader).not.toContain(first.clientId);
+		expect(second.issuedTokens()).toHaveLength(1);
+		const stored = harness.credentials.get('anon');
+		expect(stored.sessionToken).toBe(second.issuedTokens()[0].token);
+		expect(stored.tokenOrigin).toBe(new URL(second.baseUrl).origin);
+		expect(emu.requests).toHaveLength(0);
+	});
+
+	test('a credential test after the Base URL was edited (not saved) sends nothing of the first service\'s to the second', async () => {
+		const first = await warm();
+		const result = await harness.testCredential('anon', { baseUrl: second.baseUrl });
+		expect(result.status).toBe('OK');
+		const everyHeader = second.requests.map((request) => JSON.stringify(request.headers)).join('\n');
+		expect(everyHeader).not.toContain(first.token);
+		expect(everyHeader).not.toContain(first.clientId);
+		expect(emu.requests).toHaveLength(0);
+	});
+});
+
+describe('6. cancelling one execution', () => {
+	test('does not fail another that shares its in-flight token fetch', async () => {
+		// The owner's fetch is refused once (the race answer, no Retry-After) and keeps it re-reading the credential.
+		emu.inject('token', { kind: 'rateLimit' }, 1);
+		const owner = harness.start({ credentialId: 'anon', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
+		await until('the owner\'s token call', () => emu.requestsTo('token').length === 1 && emu.requestsTo('token')[0].status === 429);
+		const waiter = harness.start({ credentialId: 'anon', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
+		// The waiter read the credential (no token yet) and so joined the fetch in flight.
+		await until('the second execution to read the credential', () => (harness.credentials.reads.get(waiter.executionId) ?? 0) > 0);
+		await new Promise((resolve) => setImmediate(resolve));
+		owner.cancel();
+		const [cancelled, other] = await Promise.all([owner.done, waiter.done]);
+		seen.run(cancelled);
+		seen.run(other);
+		expect(other.error).toBeUndefined();
+		expect(other.output()[0].json.available).toBe(100);
+		expect(emu.issuedTokens()).toHaveLength(1);
+	}, 20_000);
+});
+
+describe('7. a bare HTTP 401 is not "token expired"', () => {
+	test('anonymous: a 401 without code 1001 is a clear auth error, with no renewal', async () => {
+		await warm();
+		emu.inject('credits', { kind: 'unauthorized401' }, 1);
+		const run = await credits();
+		expect(run.error?.message).toBe('NemoVideo refused the request: HTTP 401 without a token error');
+		expect(run.error?.description).toMatch(/Base URL/);
+		expect(run.error?.description).toMatch(/not renewed/);
+		expect(emu.requestsTo('token')).toHaveLength(0);
+		expect(emu.requestsTo('credits')).toHaveLength(1);
+	});
+
+	test('own token: a 401 without code 1001 says the same, not "invalid or expired"', async () => {
+		emu.inject('credits', { kind: 'unauthorized401' }, 1);
+		const run = await credits(harness, 'own');
+		expect(run.error?.message).toBe('NemoVideo refused the request: HTTP 401 without a token error');
+		expect(emu.requestsTo('token')).toHaveLength(0);
+	});
+
+	test('1001 on HTTP 401 still renews', async () => {
+		const { token: old } = await warm();
+		emu.config.tokenExpiredHttpStatus = 401;
+		emu.expireToken(old);
+		const run = await credits();
+		expect(run.error).toBeUndefined();
+		expect(emu.issuedTokens()).toHaveLength(2);
+	});
+});
