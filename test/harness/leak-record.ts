@@ -37,11 +37,12 @@ export function recordSeen(where: string, value: unknown): void {
 
 /**
  * Copies everything written to the console into the record. The console lines of a run are n8n's own logger
- * reporting the node errors that the tests provoke on purpose: they are checked for tokens, and printed only
- * with NEMOVIDEO_TEST_VERBOSE=1, so that the suite's output shows the tests, not expected errors.
+ * reporting the node errors that the tests provoke on purpose: under jest they are checked for tokens, and printed
+ * only with NEMOVIDEO_TEST_VERBOSE=1, so that the suite's output shows the tests, not expected errors. Outside
+ * jest (the benchmarks load the harness too) everything is printed.
  */
 export function recordConsole(): void {
-	const verbose = process.env.NEMOVIDEO_TEST_VERBOSE === '1';
+	const verbose = process.env.JEST_WORKER_ID === undefined || process.env.NEMOVIDEO_TEST_VERBOSE === '1';
 	for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 		const original = console[level].bind(console);
 		console[level] = (...args: unknown[]) => {
