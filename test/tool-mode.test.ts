@@ -75,7 +75,9 @@ describe('tool mode is detected as n8n runs a tool', () => {
 			'Set the argument "render_id" and the argument "session", or raise the tool\'s fixed setting "Timeout (Minutes)" (set in the workflow, not an argument of this tool).',
 		);
 		const photoToVideo = node(`${PACKAGE}.nemoVideoPhotoToVideoTool`);
-		expect(renameSettings({ getNode: () => photoToVideo }, 'the option "Resume Render ID"')).toBe('the argument "renderId" of the NemoVideo Export & Wait tool');
+		expect(renameSettings({ getNode: () => photoToVideo }, 'with "Session ID" and "Resume Render ID" set to its ids')).toBe(
+			'with the argument "sessionId" of the NemoVideo Export & Wait tool and the argument "renderId" of the NemoVideo Export & Wait tool set to its ids',
+		);
 	});
 
 	test('whether retrying can help, from the failure kind', () => {

@@ -102,12 +102,17 @@ export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number): s
 	});
 }
 
-/** n8n setting labels that errors name, the parameter each stands for, and the node that has it (if only one). */
-const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string; argument?: string }> = [
-	{ label: 'Resume Render ID', path: 'options.renderId', onlyOn: 'nemoVideoExport', argument: 'renderId' },
+const WITH_SESSION_ID = ['nemoVideoUpload', 'nemoVideoGenerate', 'nemoVideoExport', 'nemoVideoGetState'];
+
+/**
+ * n8n setting labels that errors name, the parameter each stands for, and (`onlyOn`) the nodes that have it:
+ * elsewhere the label means Export & Wait's (Photo to Video's errors say to resume there).
+ */
+const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string[]; argument?: string }> = [
+	{ label: 'Resume Render ID', path: 'options.renderId', onlyOn: ['nemoVideoExport'], argument: 'renderId' },
 	{ label: 'Generation Timeout (Minutes)', path: 'options.generationTimeoutMinutes' },
 	{ label: 'Timeout (Minutes)', path: 'timeoutMinutes' },
-	{ label: 'Session ID', path: 'sessionId' },
+	{ label: 'Session ID', path: 'sessionId', onlyOn: WITH_SESSION_ID, argument: 'sessionId' },
 	{ label: 'Wait for Completion', path: 'waitForCompletion' },
 	{ label: 'Binary Properties', path: 'binaryProperties' },
 	{ label: 'Source', path: 'source' },
@@ -130,7 +135,7 @@ export function renameSettings(ctx: ToolModeContext, text: string): string {
 		const pattern = new RegExp(`(?:the option |the setting )?"${label.replace(/[()]/g, '\\$&')}"`, 'g');
 		let replacement = `the tool's fixed setting "${label}" (set in the workflow, not an argument of this tool)`;
 		if (argument) replacement = `the argument "${argument}"`;
-		else if (onlyOn && onlyOn !== self) replacement = `the argument "${conventional ?? label}" of the NemoVideo Export & Wait tool`;
+		else if (onlyOn && !onlyOn.includes(self)) replacement = `the argument "${conventional ?? label}" of the NemoVideo Export & Wait tool`;
 		result = result.replace(pattern, replacement);
 	}
 	return result;
