@@ -207,6 +207,15 @@ describe('errors an agent can act on', () => {
 		expect(charged().messages).toBe(0);
 	});
 
+	test('a photo entry that is not an http(s) URL: named, with the argument, before anything is sent', async () => {
+		const result = await callTool(harness, { type: 'nemoVideoPhotoToVideo', parameters: photoToVideoTool, args: { urls: `${PHOTO_URLS[0]}\nC:\\photos\\a.jpg` } });
+		expect(result.isError).toBe(true);
+		expect(result.text).toContain('C:\\photos\\a.jpg');
+		expect(result.text).toContain('the argument "urls"');
+		expect(result.text.match(/Retrying/g)).toHaveLength(1);
+		expect(charged()).toMatchObject({ sessions: 0, messages: 0 });
+	});
+
 	test('no credits: code 2001, and under Continue On Fail the same as fields', async () => {
 		emu.addToken(TOKEN, { credits: 0, anonymous: false });
 		const thrown = await callTool(harness, { type: 'nemoVideoPhotoToVideo', parameters: photoToVideoTool, args: { urls: PHOTO_URLS[0] } });

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { sessionIdParameter } from './session';
+import { isToolMode, toolError, toolErrorJson } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { PendingFile, UploadedFile } from './upload';
@@ -47,9 +48,12 @@ export async function collectGroupFiles(
 			else result.files.push(...(await collectItemFiles(ctx, itemIndex)));
 			result.itemIndexes.push(itemIndex);
 		} catch (error) {
-			if (!ctx.continueOnFail()) throw asNodeError(ctx.getNode(), error, itemIndex);
+			const nodeError = asNodeError(ctx.getNode(), error, itemIndex);
+			if (!ctx.continueOnFail()) throw isToolMode(ctx) ? toolError(ctx, nodeError) : nodeError;
 			result.failed.push({
-				json: { error: (error as Error).message, errorDescription: (error as { description?: string }).description ?? '' },
+				json: isToolMode(ctx)
+					? toolErrorJson(ctx, nodeError)
+					: { error: nodeError.message, errorDescription: nodeError.description ?? '' },
 				pairedItem: { item: itemIndex },
 			});
 		}

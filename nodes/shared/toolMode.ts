@@ -159,6 +159,7 @@ export function classifyForTool(error: unknown): { code: number | null; retryabl
  * (`context.nemoVideo`) and item index are kept.
  */
 export function toolError(ctx: ToolModeContext, error: Error): NodeOperationError {
+	if (error instanceof NodeOperationError && error.context.forTool === true) return error;
 	const node = ctx.getNode();
 	const { code, retryable } = classifyForTool(error);
 	const description = (error as { description?: unknown }).description;
@@ -171,7 +172,7 @@ export function toolError(ctx: ToolModeContext, error: Error): NodeOperationErro
 		itemIndex: context.itemIndex as number | undefined,
 		description: '',
 	});
-	formatted.context = { ...context, code, retryable };
+	formatted.context = { ...context, code, retryable, forTool: true };
 	return formatted;
 }
 
