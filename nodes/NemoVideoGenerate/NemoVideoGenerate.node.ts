@@ -20,7 +20,7 @@ import { boundedTimeoutMinutes, requestedSessionId } from '../shared/toolMode';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
-	'Step 2 of 3: tells the NemoVideo AI, in plain words, what video to make from the photos of a session, or how to edit it (e.g. "a 20 second vertical slideshow with smooth transitions"). Costs credits: about 100 for a generated clip, about 50 for an edit. Needs the sessionId returned by NemoVideo Upload ("new" only to start an empty session). Returns the AI\'s reply text, readyToExport and a short timeline. Next: NemoVideo Export & Wait with the same sessionId. Usual order: Upload → Generate → Export & Wait, or Photo to Video alone.';
+	'Step 2 of 3: tells the NemoVideo AI, in plain words, what video to make from the photos of a session, or how to edit it (e.g. "a 20 second vertical slideshow with smooth transitions"). Costs credits: about 100 for a generated clip, about 50 for an edit. Needs the sessionId returned by NemoVideo Upload ("new" or an empty string only to start an empty session). Returns the AI\'s reply text, readyToExport and a short timeline. Next: NemoVideo Export & Wait with the same sessionId. Usual order: Upload → Generate → Export & Wait, or Photo to Video alone.';
 
 export class NemoVideoGenerate implements INodeType {
 	description: INodeTypeDescription = {

@@ -19,7 +19,7 @@ import { requestedSessionId } from '../shared/toolMode';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
-	'Step 1 of 3: puts photos (or videos and audio) into a NemoVideo session from their http(s) URLs (comma or newline separated). Free. sessionId: "new" starts a new session; a sessionId from an earlier step adds the files to that session. Returns sessionId, fileCount and the file names. Next: NemoVideo Generate with that sessionId, then NemoVideo Export & Wait. To make a video in one call, use NemoVideo Photo to Video instead.';
+	'Step 1 of 3: puts photos (or videos and audio) into a NemoVideo session from their http(s) URLs (comma or newline separated). Free. sessionId: "new" (or an empty string) starts a new session; a sessionId from an earlier step adds the files to that session. Returns sessionId, fileCount and the file names. Next: NemoVideo Generate with that sessionId, then NemoVideo Export & Wait. To make a video in one call, use NemoVideo Photo to Video instead.';
 
 export class NemoVideoUpload implements INodeType {
 	description: INodeTypeDescription = {
