@@ -74,6 +74,9 @@ describe('tool mode is detected as n8n runs a tool', () => {
 		expect(text).toBe(
 			'Set the argument "render_id" and the argument "session", or raise the tool\'s fixed setting "Timeout (Minutes)" (set in the workflow, not an argument of this tool).',
 		);
+		expect(renameSettings({ getNode: () => tool }, 'Session ID is empty. Run it with the option "Resume Render ID" (options.renderId) set to r_1 (Session ID 42).')).toBe(
+			'"session" is empty. Run it with the argument "render_id" set to r_1 ("session" 42).',
+		);
 		const photoToVideo = node(`${PACKAGE}.nemoVideoPhotoToVideoTool`);
 		expect(renameSettings({ getNode: () => photoToVideo }, 'with "Session ID" and "Resume Render ID" set to its ids')).toBe(
 			'with the argument "sessionId" of the NemoVideo Export & Wait tool and the argument "renderId" of the NemoVideo Export & Wait tool set to its ids',

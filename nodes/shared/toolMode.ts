@@ -108,11 +108,11 @@ const WITH_SESSION_ID = ['nemoVideoUpload', 'nemoVideoGenerate', 'nemoVideoExpor
  * n8n setting labels that errors name, the parameter each stands for, and (`onlyOn`) the nodes that have it:
  * elsewhere the label means Export & Wait's (Photo to Video's errors say to resume there).
  */
-const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string[]; argument?: string }> = [
-	{ label: 'Resume Render ID', path: 'options.renderId', onlyOn: ['nemoVideoExport'], argument: 'renderId' },
+const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string[]; argument?: string; unquoted?: true }> = [
+	{ label: 'Resume Render ID', path: 'options.renderId', onlyOn: ['nemoVideoExport'], argument: 'renderId', unquoted: true },
 	{ label: 'Generation Timeout (Minutes)', path: 'options.generationTimeoutMinutes' },
 	{ label: 'Timeout (Minutes)', path: 'timeoutMinutes' },
-	{ label: 'Session ID', path: 'sessionId', onlyOn: WITH_SESSION_ID, argument: 'sessionId' },
+	{ label: 'Session ID', path: 'sessionId', onlyOn: WITH_SESSION_ID, argument: 'sessionId', unquoted: true },
 	{ label: 'Wait for Completion', path: 'waitForCompletion' },
 	{ label: 'Binary Properties', path: 'binaryProperties' },
 	{ label: 'Source', path: 'source' },
@@ -130,13 +130,22 @@ export function renameSettings(ctx: ToolModeContext, text: string): string {
 	const node = ctx.getNode();
 	const self = baseNodeName(ctx);
 	let result = text;
-	for (const { label, path, onlyOn, argument: conventional } of SETTING_LABELS) {
+	for (const { label, path, onlyOn, argument: conventional, unquoted } of SETTING_LABELS) {
 		const argument = toolArgumentOf(node, path);
-		const pattern = new RegExp(`(?:the option |the setting )?"${label.replace(/[()]/g, '\\$&')}"`, 'g');
+		const escaped = label.replace(/[()]/g, '\\$&');
+		const quoted = new RegExp(`(?:the option |the setting )?"${escaped}"(?: \\(${path.replace('.', '\\.')}\\))?`, 'g');
 		let replacement = `the tool's fixed setting "${label}" (set in the workflow, not an argument of this tool)`;
-		if (argument) replacement = `the argument "${argument}"`;
-		else if (onlyOn && !onlyOn.includes(self)) replacement = `the argument "${conventional ?? label}" of the NemoVideo Export & Wait tool`;
-		result = result.replace(pattern, replacement);
+		let bare: string | undefined;
+		if (argument) {
+			replacement = `the argument "${argument}"`;
+			bare = `"${argument}"`;
+		} else if (onlyOn && !onlyOn.includes(self)) {
+			replacement = `the argument "${conventional ?? label}" of the NemoVideo Export & Wait tool`;
+			bare = conventional && `"${conventional}"`;
+		}
+		result = result.replace(quoted, replacement);
+		// An id named unquoted ("Session ID is empty", "(Session ID 123)"): the argument's name alone.
+		if (bare && unquoted) result = result.replace(new RegExp(`(?<![\\w"])${escaped}(?![\\w"])`, 'g'), bare);
 	}
 	return result;
 }
