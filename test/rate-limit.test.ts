@@ -4,7 +4,7 @@
  * says so), and every 429 holds every request to that origin until its Retry-After has passed. Through n8n-core
  * (the harness) against the emulator; the emulator's recorded request times are the evidence.
  */
-import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, rateLimitRule } from '../nodes/shared/transport/wait';
+import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, RateLimitGate, rateLimitRule } from '../nodes/shared/transport/wait';
 import { NemoVideoEmulator } from './emulator';
 import type { RecordedRequest, Route } from './emulator';
 import { Harness } from './harness';
@@ -109,13 +109,25 @@ describe('8. every 429 holds every request to that origin until its Retry-After'
 	test('a 429 on the token call also holds another execution\'s requests to that origin', async () => {
 		emu.inject('token', { kind: 'rateLimit', retryAfterSeconds: 1 }, 1);
 		const anonymous = harness.start({ credentialId: 'anon', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
-		await until('the 429 on the token call', () => emu.requestsTo('token').some((request) => request.status === 429));
+		// The node has read the 429 (the emulator records it as it answers, a moment before).
+		await until('the 429 on the token call', () => RateLimitGate.heldFor(new URL(emu.baseUrl).origin) > 0);
 		const own = await credits('own');
 		seen.run(await anonymous.done);
 		expect(own.error).toBeUndefined();
 		const limited = emu.requestsTo('token')[0];
 		const ownCall = emu.requests.find((request) => request.headers.authorization === `Bearer ${OWN}`)!;
 		expect(ownCall.at - limited.at).toBeGreaterThanOrEqual(950);
+	}, 10_000);
+
+	test('a 429 on a node\'s call holds the token call another execution then needs', async () => {
+		emu.inject('credits', { kind: 'rateLimit', retryAfterSeconds: 1 }, 1);
+		const own = harness.start({ credentialId: 'own', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
+		await until('the 429 on the node\'s call', () => RateLimitGate.heldFor(new URL(emu.baseUrl).origin) > 0);
+		const anonymous = await credits('anon');
+		seen.run(await own.done);
+		expect(anonymous.error).toBeUndefined();
+		const limited = emu.requestsTo('credits')[0];
+		expect(emu.requestsTo('token')[0].at - limited.at).toBeGreaterThanOrEqual(950);
 	}, 10_000);
 
 	test('a 429 on a credential test\'s token call holds the next request of any node', async () => {

@@ -211,6 +211,8 @@ export async function preAuthenticate(
 	const problem = baseUrlProblem(baseUrl);
 	if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
 	if (text(credentials.accessToken)) return {};
+	// A 429 on any call holds these calls too (at most the 120 s the node waits).
+	await RateLimitGate.pass(originOf(baseUrl));
 	const stored = authFrom(credentials);
 	if (stored && !(await storedTokenExpired(helpers, baseUrl, stored.token))) return {};
 	return await fetchToken(helpers, credentials, baseUrl);
@@ -360,6 +362,7 @@ export class TokenKeeper {
 			ignoreHttpStatusErrors: true,
 			timeout: 30_000,
 		};
+		await RateLimitGate.pass(originOf(baseUrl), this.ctx.getExecutionCancelSignal());
 		const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
 			credentialsDecrypted: { id: ref?.id ?? '', name: ref?.name ?? '', type: CREDENTIAL_TYPE, data: sent },
 		})) as RawResponse;

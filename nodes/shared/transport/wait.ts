@@ -79,6 +79,11 @@ export class RateLimitGate {
 		return rule;
 	}
 
+	/** How long requests to `origin` are held from now (0 when they are not). */
+	static heldFor(origin: string): number {
+		return Math.max(0, (RateLimitGate.gates.get(origin) ?? 0) - Date.now());
+	}
+
 	static async pass(origin: string, signal?: AbortSignal): Promise<void> {
 		const until = RateLimitGate.gates.get(origin) ?? 0;
 		const wait = until - Date.now();
