@@ -95,8 +95,11 @@ async function fetchVideo(url, name) {
 /** The $fromAI arguments of a node as the example writes them: { key: { description, type } }. */
 function fromAiArguments(node) {
   const args = {};
-  const re = /\$fromAI\('([^']*)', '([^']*)', '([^']*)'\)/g;
-  for (const m of JSON.stringify(node.parameters).matchAll(re)) args[m[1]] = { description: m[2], type: m[3] };
+  const walk = (value) => {
+    if (typeof value === 'string') for (const m of value.matchAll(/\$fromAI\('([^']*)', '([^']*)', '([^']*)'\)/g)) args[m[1]] = { description: m[2], type: m[3] };
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(node.parameters);
   return args;
 }
 
@@ -171,6 +174,7 @@ runTests(
       name: 'tools/list: the six NemoVideo tools, descriptions written for agents, input schemas from the $fromAI arguments',
       fn: async () => {
         tools = await mcp.listTools();
+        const known = await knownNodeTypes(n8n.url);
         const names = tools.map((tool) => tool.name).sort();
         assert(JSON.stringify(names) === JSON.stringify(Object.values(TOOLS).sort()), `tools: ${names.join(', ')}`);
         const example = loadExample(MCP_EXAMPLE);
@@ -180,6 +184,14 @@ runTests(
           const d = tool.description || '';
           console.log(`     ${tool.name} (${d.length} chars): ${d.slice(0, 160)}${d.length > 160 ? '…' : ''}`);
           // Issue 12: what it does, what it costs, what goes in and comes out; nothing about binary data, which never reaches an agent.
+          // What the node declares for agents (n8n's editor shows it as the tool's Description) is what the client gets.
+          const declared = known.get(node.type) || {};
+          if (d !== declared.toolDescription) {
+            const canvas = (known.get(node.type.replace(/Tool$/, '')) || {}).description;
+            problems.push(d === canvas && declared.toolDescription !== canvas
+              ? `${tool.name}: n8n served the canvas description, not the agent one. n8n 2.41.1 applies usableAsTool.replacements only to the editor's types file; at run time the tool's Description defaults to the node's description. Fix: give the node a property toolDescription (default: the agent text, displayOptions.show['@tool'] = [true])`
+              : `${tool.name}: served ${JSON.stringify(d.slice(0, 80))}, the node declares ${JSON.stringify(String(declared.toolDescription).slice(0, 80))}`);
+          }
           if (d.length < 80) problems.push(`${tool.name}: description of ${d.length} characters`);
           if (!/credit/i.test(d)) problems.push(`${tool.name}: the description does not say what it costs in credits`);
           if (/binary/i.test(d)) problems.push(`${tool.name}: the description talks about binary data`);
@@ -244,8 +256,8 @@ runTests(
       name: `step by step with a render longer than the tool bound (${TOOL_BOUND_SECONDS} s): status in time, then the URL by renderId, one render`,
       fn: async () => {
         const seq = await lastSeq();
-        const upload = await mcp.call(TOOLS.upload, { sessionId: '', photoUrls: photos.urls.join(', ') });
-        record(TOOLS.upload, '5 photo URLs, new session', upload);
+        const upload = await mcp.call(TOOLS.upload, { sessionId: 'new', photoUrls: photos.urls.join(', ') });
+        record(TOOLS.upload, '5 photo URLs, sessionId "new"', upload);
         const sessionId = itemOf(upload, TOOLS.upload).sessionId;
         assert(sessionId, `Upload answered no sessionId: ${upload.text.slice(0, 800)}`);
 

@@ -161,7 +161,7 @@ async function ownerCookie(baseUrl) {
 
 /**
  * Node types n8n knows, read from the types file its editor loads (`/types/nodes.json`, written at start with the
- * community packages and the generated `…Tool` variants; signed-in users only). Map: type -> { versions, inputs, outputs }.
+ * community packages and the generated `…Tool` variants; signed-in users only). Map: type -> { versions, inputs, outputs, description, toolDescription (its default) }.
  */
 async function knownNodeTypes(baseUrl) {
   const res = await fetch(`${baseUrl}/types/nodes.json`, { headers: { cookie: await ownerCookie(baseUrl) }, signal: AbortSignal.timeout(30000) });
@@ -169,7 +169,8 @@ async function knownNodeTypes(baseUrl) {
   const known = new Map();
   for (const type of await res.json()) {
     const versions = Array.isArray(type.version) ? type.version : [type.version];
-    const entry = known.get(type.name) || { versions: [], outputs: [], inputs: [] };
+    const toolDescription = (type.properties || []).find((property) => property.name === 'toolDescription');
+    const entry = known.get(type.name) || { versions: [], outputs: [], inputs: [], description: type.description, toolDescription: toolDescription && toolDescription.default };
     entry.versions.push(...versions);
     entry.outputs.push(...[].concat(type.outputs || []).map(connectionType));
     entry.inputs.push(...[].concat(type.inputs || []).map(connectionType));
