@@ -317,6 +317,27 @@ describe('bounded calls', () => {
 		expect(charged()).toMatchObject({ sessions: 1, messages: 1, renders: 0 });
 	});
 
+	test('Generate whose AI outlasts the bound returns a status; the session then shows what it built', async () => {
+		const upload = await callTool(harness, {
+			type: 'nemoVideoUpload',
+			parameters: { sessionId: fromAI('sessionId'), source: 'url', urls: fromAI('urls') },
+			args: { sessionId: '', urls: PHOTO_URLS.join('\n') },
+		});
+		const sessionId = String(upload.items[0].sessionId);
+		emu.config.sseEventDelayMs = 1500;
+		const started = Date.now();
+		const result = await callTool(harness, {
+			type: 'nemoVideoGenerate',
+			parameters: { sessionId: fromAI('sessionId'), prompt: fromAI('prompt'), options: { toolTimeoutSeconds: 2 } },
+			args: { sessionId, prompt: 'a slideshow' },
+		});
+		expect(Date.now() - started).toBeLessThan(4000);
+		expect(result.isError).toBe(false);
+		expect(result.items[0]).toMatchObject({ sessionId, status: 'generating' });
+		expect(String(result.items[0].nextStep)).toMatch(/Get State/);
+		expect(charged().messages).toBe(1);
+	});
+
 	test('outside tool mode the same node keeps its own timeouts and downloads the video', async () => {
 		const run = await harness.run({
 			nodes: [{ type: 'nemoVideoPhotoToVideo', parameters: { source: 'url', urls: PHOTO_URLS.join('\n'), pollIntervalSeconds: 0.2, options: { toolTimeoutSeconds: 1 } } }],

@@ -16,7 +16,14 @@ import {
 } from '../shared/descriptions';
 import { generate, generateOptions } from '../shared/generate';
 import { runPerItem } from '../shared/items';
-import { boundedTimeoutMinutes, requestedSessionId } from '../shared/toolMode';
+import {
+	boundedGenerateOptions,
+	reachedToolBound,
+	requestedSessionId,
+	stillGenerating,
+	toolDeadline,
+} from '../shared/toolMode';
+import { asNodeError } from '../shared/transport/errors';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
@@ -66,8 +73,16 @@ export class NemoVideoGenerate implements INodeType {
 			const sessionId =
 				requestedSessionId(this, itemIndex) || (await client.createSession(itemIndex)).sessionId;
 			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
-			const timeoutMinutes = boundedTimeoutMinutes(this, itemIndex, this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number);
-			return await generate(this, client, sessionId, prompt, generateOptions(this, itemIndex, timeoutMinutes));
+			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
+			// As an AI tool the call is bounded: past the bound the AI is still working, which is a status, not an error.
+			const deadline = toolDeadline(this, itemIndex);
+			const options = boundedGenerateOptions(generateOptions(this, itemIndex, timeoutMinutes), deadline);
+			try {
+				return await generate(this, client, sessionId, prompt, options);
+			} catch (error) {
+				if (reachedToolBound(deadline)) return stillGenerating(sessionId);
+				throw asNodeError(this.getNode(), error, itemIndex);
+			}
 		});
 	}
 }

@@ -3,12 +3,11 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_PROMPT } from './constants';
 import { generate, generateOptions } from './generate';
-import type { GenerateOptions } from './generate';
 import { pairedWith } from './items';
 import type { GroupFiles } from './pipeline';
 import { collectGroupFiles, uploadToSession } from './pipeline';
 import { exportSession, exportSettings } from './render';
-import { isToolMode, toolTimeoutMs } from './toolMode';
+import { boundedGenerateOptions, reachedToolBound, stillGenerating, toolDeadline } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
 
@@ -54,32 +53,6 @@ function withSessionId<T extends Error>(error: T, sessionId: string): T {
 	return error;
 }
 
-/** In tool mode the AI's stream, its recovery reads and the render share one bound (`options.toolTimeoutSeconds`). */
-function boundedGenerateOptions(options: GenerateOptions, deadline: number | undefined): GenerateOptions {
-	if (deadline === undefined) return options;
-	const remaining = Math.max(1000, deadline - Date.now() - 3000);
-	return {
-		...options,
-		timeoutMs: Math.min(options.timeoutMs, remaining),
-		heartbeatOnlyTimeoutMs: Math.min(options.heartbeatOnlyTimeoutMs, remaining),
-		recoveryFirstWaitMs: Math.min(options.recoveryFirstWaitMs, 5000),
-		recoveryIntervalMs: Math.min(options.recoveryIntervalMs, 5000),
-		recoveryReads: Math.min(options.recoveryReads, 3),
-	};
-}
-
-/** A tool call whose AI step outlasted the bound: the message was sent once; the agent reads the session later. */
-function stillGenerating(sessionId: string, fileCount: number, prompt: string): IDataObject {
-	return {
-		sessionId,
-		status: 'generating',
-		fileCount,
-		prompt,
-		summary: `The photos are in session ${sessionId} and the AI is still building the video.`,
-		nextStep: `Wait about a minute, call NemoVideo Get State with sessionId "${sessionId}"; when readyToExport is true, call NemoVideo Export & Wait with that sessionId. Do not call Photo to Video again for these photos: that charges again.`,
-	};
-}
-
 /**
  * One video from a group of items whose files were checked: new session, upload, generate, check, export and
  * (outside tool mode) download, through the same code as the single-step nodes.
@@ -91,8 +64,8 @@ export async function photoToVideo(
 ): Promise<INodeExecutionData[]> {
 	if (collected.itemIndexes.length === 0) return collected.failed;
 	const itemIndex = collected.itemIndexes[0];
-	const tool = isToolMode(ctx);
-	const deadline = tool ? Date.now() + toolTimeoutMs(ctx, itemIndex) : undefined;
+	// In tool mode the upload, the AI's stream and the render share one bound (`options.toolTimeoutSeconds`).
+	const deadline = toolDeadline(ctx, itemIndex);
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as Record<string, number | string>;
 
 	const upload = await uploadToSession(client, '', collected, itemIndex);
@@ -110,8 +83,9 @@ export async function photoToVideo(
 		try {
 			generated = await generate(ctx, client, upload.sessionId, prompt, generateBound);
 		} catch (error) {
-			if (deadline !== undefined && Date.now() >= deadline - 3500) {
-				return [{ json: stillGenerating(upload.sessionId, upload.fileCount, prompt), pairedItem: pairedWith(collected.itemIndexes) }, ...collected.failed];
+			if (reachedToolBound(deadline)) {
+				const status = stillGenerating(upload.sessionId, { fileCount: upload.fileCount, prompt });
+				return [{ json: status, pairedItem: pairedWith(collected.itemIndexes) }, ...collected.failed];
 			}
 			throw asNodeError(ctx.getNode(), error, itemIndex);
 		}

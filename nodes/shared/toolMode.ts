@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import type { GenerateOptions } from './generate';
 import { sessionIdParameter } from './session';
 import { isNemoVideoError } from './transport/errors';
 
@@ -57,9 +58,42 @@ export function toolExportOverrides(ctx: IExecuteFunctions, itemIndex: number): 
 	};
 }
 
-/** Generate's timeout in minutes, bounded by the tool call's limit in tool mode. */
-export function boundedTimeoutMinutes(ctx: IExecuteFunctions, itemIndex: number, timeoutMinutes: number): number {
-	return isToolMode(ctx) ? Math.min(timeoutMinutes, toolTimeoutMs(ctx, itemIndex) / 60_000) : timeoutMinutes;
+/** When a tool call must have returned (`options.toolTimeoutSeconds` from now); undefined outside tool mode. */
+export function toolDeadline(ctx: IExecuteFunctions, itemIndex: number): number | undefined {
+	return isToolMode(ctx) ? Date.now() + toolTimeoutMs(ctx, itemIndex) : undefined;
+}
+
+/** Time kept after the AI's stream for reading the state (and, in Photo to Video, starting the render). */
+const AFTER_STREAM_MS = 3000;
+
+/** In tool mode the AI's stream and its recovery reads end before the call's deadline. */
+export function boundedGenerateOptions(options: GenerateOptions, deadline: number | undefined): GenerateOptions {
+	if (deadline === undefined) return options;
+	const remaining = Math.max(1000, deadline - Date.now() - AFTER_STREAM_MS);
+	return {
+		...options,
+		timeoutMs: Math.min(options.timeoutMs, remaining),
+		heartbeatOnlyTimeoutMs: Math.min(options.heartbeatOnlyTimeoutMs, remaining),
+		recoveryFirstWaitMs: Math.min(options.recoveryFirstWaitMs, 5000),
+		recoveryIntervalMs: Math.min(options.recoveryIntervalMs, 5000),
+		recoveryReads: Math.min(options.recoveryReads, 3),
+	};
+}
+
+/** Whether a failure came from the call's own bound (the AI is then most likely still working). */
+export function reachedToolBound(deadline: number | undefined): boolean {
+	return deadline !== undefined && Date.now() >= deadline - AFTER_STREAM_MS - 500;
+}
+
+/** A tool call whose AI step outlasted the bound: the message was sent once; the agent reads the session later. */
+export function stillGenerating(sessionId: string, extra: IDataObject = {}): IDataObject {
+	return {
+		sessionId,
+		status: 'generating',
+		...extra,
+		summary: `The AI is still working on session ${sessionId}; the message was sent once.`,
+		nextStep: `Wait about a minute, then call NemoVideo Get State with sessionId "${sessionId}"; when readyToExport is true, call NemoVideo Export & Wait with that sessionId. Do not send the same prompt again: each message costs credits.`,
+	};
 }
 
 function rawParameter(node: INode, path: string): unknown {
@@ -276,6 +310,7 @@ function compactTimeline(timeline: unknown): CompactTimeline | undefined {
 }
 
 function compactGenerate(json: IDataObject): IDataObject {
+	if (json.status === 'generating') return compactGenerating(json);
 	const ready = json.readyToExport === true;
 	return {
 		...pick(json, ['sessionId', 'stateChanged', 'readyToExport']),
