@@ -51,6 +51,29 @@ let photos;
 let mcp;
 let mcpUrl;
 let tools = [];
+let defaultsUrl;
+
+/**
+ * A second MCP server with one Generate tool as a user adding it by hand leaves it: Session ID at its default
+ * `{{ $json.sessionId }}`, which is empty in a tool call.
+ */
+function defaultsWorkflow(example) {
+  const trigger = { ...example.nodes.find((node) => node.type === '@n8n/n8n-nodes-langchain.mcpTrigger') };
+  trigger.parameters = { ...trigger.parameters, path: 'nemovideo-defaults' };
+  trigger.webhookId = '4c2b9e51-7d3a-4f60-8b11-5e6d7c8b9a02';
+  const generate = example.nodes.find((node) => node.name === 'NemoVideo Generate');
+  const tool = { ...generate, id: '4c2b9e51-7d3a-4f60-8b11-0000000000f1', name: 'Generate With Defaults', parameters: { prompt: 'Make a slideshow' } };
+  return {
+    path: trigger.parameters.path,
+    workflow: {
+      id: 'e2eMcpDefaults',
+      name: 'e2e: a Generate tool left at its defaults',
+      nodes: [trigger, tool],
+      connections: { [tool.name]: { ai_tool: [[{ node: trigger.name, type: 'ai_tool', index: 0 }]] } },
+      settings: { executionOrder: 'v1' },
+    },
+  };
+}
 const sizes = []; // { tool, what, bytes, ms }
 
 function record(tool, what, r) {
@@ -103,6 +126,27 @@ function fromAiArguments(node) {
   return args;
 }
 
+/**
+ * Export & Wait with a renderId until the render is completed: each call must return within the tool bound and
+ * either report the render still running or give its url. A slow machine may need more than one call.
+ */
+async function exportByRenderId(renderId, what, maxCalls = 4) {
+  for (let call = 1; call <= maxCalls; call++) {
+    const r = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId });
+    record(TOOLS.exportWait, `${what}${call > 1 ? ` (call ${call})` : ''}`, r);
+    const item = itemOf(r, TOOLS.exportWait);
+    assert(item.renderId === renderId, `Export & Wait answered render ${item.renderId}, asked ${renderId}: ${r.text.slice(0, 800)}`);
+    assert(r.ms <= TOOL_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `Export & Wait with the renderId took ${r.ms} ms, the bound is ${TOOL_BOUND_SECONDS} s`);
+    assert(r.bytes <= COMPACT_BYTES, `the Export & Wait answer is ${r.bytes} bytes`);
+    if (item.status === 'completed') {
+      assert(item.url, `completed without a url: ${r.text.slice(0, 800)}`);
+      return { item, calls: call };
+    }
+    assert(['pending', 'processing'].includes(item.status), `Export & Wait with the renderId: ${r.text.slice(0, 800)}`);
+  }
+  throw new Error(`render ${renderId} not completed after ${maxCalls} Export & Wait calls`);
+}
+
 function tokenFree(text, where) {
   for (const secret of [OWN_TOKEN, MCP_BEARER]) assert(!text.includes(secret), `${where} contains a token`);
 }
@@ -144,12 +188,16 @@ runTests(
             'NemoVideo Photo to Video': { download: true },
           },
         });
-        await n8n.importWorkflow(copy.workflow);
-        await n8n.cliOk(['publish:workflow', `--id=${copy.workflow.id}`]);
+        const defaults = defaultsWorkflow(copy.workflow);
+        await n8n.importWorkflow([copy.workflow, defaults.workflow]);
+        for (const workflow of [copy.workflow, defaults.workflow]) await n8n.cliOk(['publish:workflow', `--id=${workflow.id}`]);
         await n8n.start();
         mcpUrl = `${n8n.url}/mcp/${copy.path}`;
+        defaultsUrl = `${n8n.url}/mcp/${defaults.path}`;
         const main = n8n.mainProcess;
-        const ready = await waitForMcpEndpoint(mcpUrl, { timeoutMs: 90000, isAlive: () => main.child.exitCode === null && main.child.signalCode === null });
+        const isAlive = () => main.child.exitCode === null && main.child.signalCode === null;
+        const ready = await waitForMcpEndpoint(mcpUrl, { timeoutMs: 90000, isAlive });
+        await waitForMcpEndpoint(defaultsUrl, { timeoutMs: 90000, isAlive });
         console.log(`     ${mcpUrl} answers (HTTP ${ready.status}) ${(ready.ms / 1000).toFixed(1)} s after readiness; photos at ${photos.urls[0]} …`);
         const errors = packageLoadErrors(main.output);
         assert(!errors.length, `n8n failed to load ${PACKAGE_NAME}: ${errors.join(' | ')}`);
@@ -282,11 +330,8 @@ runTests(
           assert(first.ms <= TOOL_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `the first Export call took ${first.ms} ms, the bound is ${TOOL_BOUND_SECONDS} s`);
           assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
 
-          const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
-          record(TOOLS.exportWait, 'again with the renderId -> url', second);
-          const done = itemOf(second, TOOLS.exportWait);
-          assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `the second Export answer: ${second.text.slice(0, 800)}`);
-          assert(second.bytes <= COMPACT_BYTES, `the finished-render answer is ${second.bytes} bytes`);
+          const { item: done, calls } = await exportByRenderId(pending.renderId, 'again with the renderId -> url');
+          console.log(`     the render finished ${calls === 1 ? 'on the second call' : `after ${calls} more calls`}`);
           await fetchVideo(done.url, 'step-by-step.mp4');
         });
 
@@ -305,10 +350,7 @@ runTests(
           assert(['pending', 'processing'].includes(pending.status) && pending.renderId && pending.sessionId, `the first answer: ${first.text.slice(0, 800)}`);
           assert(first.ms <= DEFAULT_BOUND_SECONDS * 1000 + BOUND_SLACK_MS, `Photo to Video took ${first.ms} ms, its default bound is ${DEFAULT_BOUND_SECONDS} s`);
           assert(first.bytes <= COMPACT_BYTES, `the unfinished-render answer is ${first.bytes} bytes`);
-          const second = await mcp.call(TOOLS.exportWait, { sessionId: '', renderId: pending.renderId });
-          record(TOOLS.exportWait, 'the Photo to Video renderId -> url', second);
-          const done = itemOf(second, TOOLS.exportWait);
-          assert(done.status === 'completed' && done.renderId === pending.renderId && done.url, `Export & Wait with the renderId: ${second.text.slice(0, 800)}`);
+          const { item: done } = await exportByRenderId(pending.renderId, 'the Photo to Video renderId -> url');
           const info = await fetchVideo(done.url, 'photo-to-video-square.mp4');
           assert(info.width === info.height, `${info.width}x${info.height}, asked for 1:1`);
           const starts = await emu.admin.requests({ route: 'renderStart', since: seq });
@@ -343,6 +385,24 @@ runTests(
           tokenFree(r.text, 'the no-credits error');
         } finally {
           await emu.admin.setCredits(OWN_TOKEN, CREDITS);
+        }
+      },
+    },
+    {
+      name: 'no credits by accident: a Generate tool left at its default Session ID ({{ $json.sessionId }}, empty in a tool call) is refused before any session or AI call',
+      fn: async () => {
+        const seq = await lastSeq();
+        const client = await connectMcp(defaultsUrl, { token: MCP_BEARER });
+        try {
+          const r = await client.call('Generate_With_Defaults', {});
+          record('Generate_With_Defaults', 'Session ID left at its default (error)', r);
+          console.log(`     Generate_With_Defaults said: ${r.text.slice(0, 300)}`);
+          assert(r.isError, `a Generate tool at its defaults did not refuse: ${r.text.slice(0, 500)}`);
+          assert(/\$fromAI\('sessionId'/.test(r.text), `the error does not say how to let the agent fill sessionId: ${r.text}`);
+          const calls = (await emu.admin.requests({ since: seq })).filter((request) => ['session', 'sse', 'upload'].includes(request.route));
+          assert(!calls.length, `the refused call still reached the service: ${calls.map((c) => c.route).join(', ')}`);
+        } finally {
+          await client.close();
         }
       },
     },
