@@ -185,13 +185,20 @@ function checkSlideshow(file, { expectedSeconds, slides, transition }) {
   return { streams: s, level, blend, zoom };
 }
 
-/** A strip of frames at `times` (seconds), each `width` px wide, side by side, as a JPEG at `out`. */
-function frameStrip(file, out, times, width = 384) {
+/** Frames at `times` (seconds), each `width` px wide, in rows of `columns`, as one JPEG at `out` (for the README). */
+function frameStrip(file, out, times, { width = 480, columns = 3 } = {}) {
   const height = Math.round((width * 9) / 16 / 2) * 2;
   const inputs = times.flatMap((t) => ['-ss', t.toFixed(3), '-i', file]);
-  const scaled = times.map((_, i) => `[${i}:v]scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1[f${i}]`);
-  const stack = `${times.map((_, i) => `[f${i}]`).join('')}hstack=inputs=${times.length}[s]`;
-  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', `${scaled.join(';')};${stack}`, '-map', '[s]', '-frames:v', '1', '-q:v', '5', out]);
+  const filters = times.map((_, i) => `[${i}:v]scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1[f${i}]`);
+  const rows = [];
+  for (let r = 0; r * columns < times.length; r++) {
+    const cells = times.slice(r * columns, (r + 1) * columns).map((_, k) => `[f${r * columns + k}]`);
+    if (cells.length === 1) filters.push(`${cells[0]}null[r${r}]`);
+    else filters.push(`${cells.join('')}hstack=inputs=${cells.length}[r${r}]`);
+    rows.push(`[r${r}]`);
+  }
+  filters.push(rows.length === 1 ? `${rows[0]}null[s]` : `${rows.join('')}vstack=inputs=${rows.length}[s]`);
+  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', filters.join(';'), '-map', '[s]', '-frames:v', '1', '-q:v', '4', out]);
 }
 
 module.exports = { probeStreams, audioLevel, frameAt, flatness, looksLikeTestPattern, PICTURE_LIMITS, blendFit, zoomBetween, checkSlideshow, frameStrip };
