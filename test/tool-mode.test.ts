@@ -292,10 +292,14 @@ describe('tool descriptions for agents', () => {
 		expect(exporter).toMatch(/Step 3 of 3.*url.*Free.*renderId/s);
 	});
 
-	test('the MCP client sees that description', async () => {
+	test.each(nodes.map((type) => [type.description.name, type] as const))('the MCP client sees that description for %s at run time', async (name, type) => {
+		const result = await callTool(harness, { type: name, parameters: {}, args: {} });
+		expect(result.toolDescription).toBe(editorToolDescription(type));
+	});
+
+	test('Credits as a tool', async () => {
 		const result = await callTool(harness, { type: 'nemoVideoCredits', parameters: {}, args: {} });
 		expect(result.isError).toBe(false);
-		expect(result.toolDescription).toBe(editorToolDescription(new NemoVideoCredits()));
 		expect(result.items[0]).toMatchObject({ available: 100_000 });
 	});
 });

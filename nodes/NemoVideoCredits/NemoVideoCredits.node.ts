@@ -7,7 +7,7 @@ import type {
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { REGISTER_URL } from '../shared/constants';
-import { credentials, nodeIcon } from '../shared/descriptions';
+import { credentials, nodeIcon, toolDescriptionProperty } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
@@ -29,6 +29,7 @@ export class NemoVideoCredits implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			{
 				displayName: 'Minimum Credits',
 				name: 'minimumCredits',

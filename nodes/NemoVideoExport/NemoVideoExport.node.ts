@@ -9,11 +9,12 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import {
 	concurrencyOption,
 	credentials,
-	fileNameOption,
 	exportProperties,
+	fileNameOption,
 	nodeIcon,
 	onTimeoutOption,
 	sessionIdRequired,
+	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
@@ -40,6 +41,7 @@ export class NemoVideoExport implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			{
 				...sessionIdRequired,
 				// Not needed to resume or check a render by its ID (Options > Resume Render ID).

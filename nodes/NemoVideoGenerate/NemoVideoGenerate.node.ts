@@ -12,6 +12,7 @@ import {
 	promptProperty,
 	sessionIdOrNew,
 	streamBoundOptions,
+	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
 import { generate, generateOptions } from '../shared/generate';
@@ -44,6 +45,7 @@ export class NemoVideoGenerate implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			sessionIdOrNew,
 			promptProperty,
 			{

@@ -7,7 +7,12 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { credentials, nodeIcon, sessionIdRequired } from '../shared/descriptions';
+import {
+	credentials,
+	nodeIcon,
+	sessionIdRequired,
+	toolDescriptionProperty,
+} from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
 import { readSessionState, requireSessionId } from '../shared/session';
 import type { SessionState } from '../shared/session';
@@ -49,6 +54,7 @@ export class NemoVideoGetState implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			sessionIdRequired,
 			{
 				displayName: 'Options',

@@ -9,13 +9,14 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import {
 	concurrencyOption,
 	credentials,
+	exportProperties,
 	fileNameOption,
 	fileSourceProperties,
-	exportProperties,
 	groupingProperty,
 	nodeIcon,
 	promptProperty,
 	streamBoundOptions,
+	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
 import { runGroups, runnableGroups } from '../shared/items';
@@ -41,6 +42,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			...fileSourceProperties,
 			groupingProperty,
 			{ ...promptProperty, required: false, description: 'What video to make of the photos' },

@@ -12,6 +12,7 @@ import {
 	groupingProperty,
 	nodeIcon,
 	sessionIdOrNew,
+	toolDescriptionProperty,
 } from '../shared/descriptions';
 import { pairedWith, runGroups } from '../shared/items';
 import { collectGroupFiles, groupItems, uploadToSession } from '../shared/pipeline';
@@ -36,6 +37,7 @@ export class NemoVideoUpload implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials,
 		properties: [
+			toolDescriptionProperty(TOOL_DESCRIPTION),
 			sessionIdOrNew,
 			...fileSourceProperties,
 			groupingProperty,

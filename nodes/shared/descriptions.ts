@@ -235,3 +235,22 @@ export const toolTimeoutOption: INodeProperties = {
 	description:
 		'Only when the node runs as an AI tool: return within this time (MCP clients give up after about 60 s). An unfinished render comes back with its status and renderId, to ask again with Export & Wait.',
 };
+
+/**
+ * The description an AI agent or MCP client reads, shown only on the node's tool variant (`@tool`). n8n
+ * 2.41.1 applies `usableAsTool.replacements` only to the editor's types file; at run time a tool's
+ * Description defaults to the node's canvas description unless the node declares this property itself
+ * (n8n/dist/tool-generation/ai-tools.js convertNodeToAiTool adds one only when it is missing).
+ */
+export function toolDescriptionProperty(text: string): INodeProperties {
+	return {
+		displayName: 'Description',
+		name: 'toolDescription',
+		type: 'string',
+		default: text,
+		required: true,
+		typeOptions: { rows: 4 },
+		displayOptions: { show: { '@tool': [true] } },
+		description: 'What the AI agent reads about this tool: what it does, what it costs, what goes in and what comes out',
+	};
+}

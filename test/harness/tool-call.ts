@@ -45,15 +45,19 @@ export function asToolType(type: INodeType): INodeType {
 		outputs: [NodeConnectionTypes.AiTool],
 	};
 	delete description.usableAsTool;
-	const toolDescription: INodeProperties = {
-		displayName: 'Description',
-		name: 'toolDescription',
-		type: 'string',
-		default: base.description,
-		required: true,
-		typeOptions: { rows: 2 },
-	};
-	description.properties.unshift(toolDescription);
+	// As convertNodeToAiTool: a Description property only when the node has none, defaulting to the node's
+	// description (n8n applies usableAsTool.replacements only to the editor's types file, not at run time).
+	if (!description.properties.some((property) => property.name === 'toolDescription')) {
+		const toolDescription: INodeProperties = {
+			displayName: 'Description',
+			name: 'toolDescription',
+			type: 'string',
+			default: base.description,
+			required: true,
+			typeOptions: { rows: 2 },
+		};
+		description.properties.unshift(toolDescription);
+	}
 	const tool = Object.create(type) as INodeType;
 	Object.defineProperty(tool, 'description', { value: description });
 	return tool;
@@ -98,7 +102,7 @@ const mcpServer: INodeType = {
 			return [[{ json: { isError: false, text, toolName: tool.name, toolDescription: tool.description } }]];
 		} catch (error) {
 			const { name, message } = error as Error;
-			return [[{ json: { isError: true, text: `${name}: ${message}`, toolName: tool.name } }]];
+			return [[{ json: { isError: true, text: `${name}: ${message}`, toolName: tool.name, toolDescription: tool.description } }]];
 		}
 	},
 };
@@ -142,10 +146,8 @@ export async function callTool(harness: Harness, spec: ToolCallSpec): Promise<To
 			type: toolType,
 			typeVersion: 1,
 			position: [200, 200],
-			parameters: {
-				toolDescription: editorToolDescription(harness.nodeTypes.getByName(`${PACKAGE}.${spec.type}`)),
-				...spec.parameters,
-			} as INode['parameters'],
+			// As a workflow saved by the editor or written by hand: parameters left at their defaults are absent.
+			parameters: spec.parameters as INode['parameters'],
 			continueOnFail: spec.continueOnFail,
 			credentials: { nemoVideoApi: { id: spec.credentialId ?? 'cred-1', name: 'NemoVideo test credential' } },
 		},
