@@ -222,7 +222,8 @@ export function titleFont(): string | undefined {
 function titleFilter(title: NonNullable<Extras['title']>, textFile: string, font: string, canvas: CanvasConfig): string {
 	const a = num(title.startMs / 1000 + 0.3);
 	const b = num((title.startMs + title.ms) / 1000);
-	const size = Math.round(Math.min(canvas.width, canvas.height) / 10);
+	// drawtext does not wrap: a long title gets smaller to fit (DejaVu Sans Bold averages about 0.62 em a character)
+	const size = Math.round(Math.min(Math.min(canvas.width, canvas.height) / 10, (1.35 * canvas.width) / title.text.length));
 	const alpha = `if(lt(t,${a}+0.6),(t-${a})/0.6,if(gt(t,${b}-0.6),(${b}-t)/0.6,1))`;
 	return (
 		`drawtext=fontfile=${font}:textfile=${textFile}:expansion=none:fontsize=${size}:fontcolor=white:` +
