@@ -126,6 +126,20 @@ describe('Continue On Fail error items carry the ids as fields', () => {
 		expect(String(item.json.error)).toMatch(/could not render/);
 	});
 
+	test('a render that outlasts the timeout: sessionId, renderId and an empty failedRenderIds', async () => {
+		const upload = await harness.run({ nodes: [read(PHOTOS), { type: 'nemoVideoUpload', parameters: { sessionId: '' } }, { type: 'nemoVideoGenerate', parameters: { prompt: 'Make a slideshow' } }] });
+		const sessionId = upload.output()[0].json.sessionId as string;
+		emu.config.renderNeverFinishes = true;
+		const run = await harness.run({
+			input: [{ json: { sessionId } }],
+			nodes: [{ type: 'nemoVideoExport', parameters: { pollIntervalSeconds: 0.2, timeoutMinutes: 0.05, download: false }, continueOnFail: true }],
+		});
+		const [item] = run.output();
+		const [started] = emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
+		expect(item.json).toMatchObject({ sessionId, renderId: started, failedRenderIds: [] });
+		expect(String(item.json.error)).toContain(started);
+	});
+
 	test('Photo to Video failing after the upload: the error item names the session', async () => {
 		emu.inject('sse', { kind: 'appCode', code: 2001 });
 		const run = await harness.run({

@@ -46,8 +46,10 @@ export function errorIds(error: unknown): IDataObject {
 	const fields: IDataObject = {};
 	for (const key of ['sessionId', 'renderId', 'failedRenderIds', 'url']) {
 		const value = ids[key];
-		if (value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0)) fields[key] = value;
+		if (value !== undefined && value !== null && value !== '') fields[key] = value;
 	}
+	// With a render, failedRenderIds is always there (maybe empty), so a workflow can branch on it as it is.
+	if (!fields.renderId) delete fields.failedRenderIds;
 	return fields;
 }
 
