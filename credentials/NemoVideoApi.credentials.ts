@@ -10,7 +10,7 @@ import type {
 } from 'n8n-workflow';
 
 import { ATTRIBUTION_HEADERS, DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { normaliseBaseUrl, originOf, preAuthenticate } from '../nodes/shared/transport/auth';
+import { issuingOrigin, normaliseBaseUrl, originOf, preAuthenticate } from '../nodes/shared/transport/auth';
 
 function field(data: ICredentialDataDecryptedObject, name: string): string {
 	const value = data[name];
@@ -111,7 +111,7 @@ export class NemoVideoApi implements ICredentialType {
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> {
 		// An anonymous token goes only to the origin that issued it, whatever the Base URL says now.
-		const anonymous = field(credentials, 'tokenOrigin') === originOf(baseUrlOf(credentials)) ? field(credentials, 'sessionToken') : '';
+		const anonymous = issuingOrigin(credentials) === originOf(baseUrlOf(credentials)) ? field(credentials, 'sessionToken') : '';
 		const token = field(credentials, 'accessToken') || anonymous;
 		return {
 			...requestOptions,

@@ -6,6 +6,8 @@
  */
 import { join } from 'node:path';
 
+import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
+import { issuingOrigin } from '../nodes/shared/transport/auth';
 import { NemoVideoEmulator } from './emulator';
 import { Harness } from './harness';
 import type { CredentialStore, WorkflowRun } from './harness';
@@ -232,6 +234,21 @@ describe('4. a stored token goes only to the origin that issued it', () => {
 		expect(stored.sessionToken).toBe(second.issuedTokens()[0].token);
 		expect(stored.tokenOrigin).toBe(new URL(second.baseUrl).origin);
 		expect(emu.requests).toHaveLength(0);
+	});
+
+	test('a token saved before tokenOrigin existed is taken as the default service\'s: never sent to another Base URL', async () => {
+		const legacy = await warm();
+		harness.credentials.set('anon', { ...harness.credentials.get('anon'), tokenOrigin: '' });
+		// A new week for the service: its one token per client id is free again (else it refuses with 429).
+		emu.reset();
+		expect(issuingOrigin(harness.credentials.get('anon'))).toBe(new URL(DEFAULT_BASE_URL).origin);
+		expect(issuingOrigin({ tokenOrigin: second.baseUrl.replace(/\/$/, '') })).toBe(new URL(second.baseUrl).origin);
+		const run = await credits();
+		expect(run.error).toBeUndefined();
+		// The emulator is not the default service: the legacy token stays home and a new one is fetched.
+		expect(emu.requests.map((request) => JSON.stringify(request.headers)).join('\n')).not.toContain(legacy.token);
+		expect(emu.issuedTokens()).toHaveLength(1);
+		expect(harness.credentials.get('anon').tokenOrigin).toBe(new URL(emu.baseUrl).origin);
 	});
 
 	test('a credential test after the Base URL was edited (not saved) sends nothing of the first service\'s to the second', async () => {

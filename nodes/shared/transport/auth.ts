@@ -46,15 +46,24 @@ export function originOf(baseUrl: string): string {
 }
 
 /**
+ * The origin that issued the stored anonymous token. Credentials saved before `tokenOrigin` existed hold a token
+ * without it: such a token is taken as the default service's (where nearly every one came from), so it keeps
+ * working there and is never sent anywhere else; on any other Base URL a new token is fetched.
+ */
+export function issuingOrigin(data: ICredentialDataDecryptedObject): string {
+	return text(data.tokenOrigin) || originOf(DEFAULT_BASE_URL);
+}
+
+/**
  * The credential's token for its Base URL now. A stored anonymous token is used only on the origin that issued
- * it (`tokenOrigin`): after a Base URL change it is never sent, and a token is fetched for the new origin.
+ * it (`issuingOrigin`): after a Base URL change it is never sent, and a token is fetched for the new origin.
  */
 function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefined {
 	const baseUrl = normaliseBaseUrl(data.baseUrl);
 	const own = text(data.accessToken);
 	if (own) return { baseUrl, token: own, anonymous: false, clientId: text(data.clientId) || undefined };
 	const anonymous = text(data.sessionToken);
-	if (!anonymous || text(data.tokenOrigin) !== originOf(baseUrl)) return undefined;
+	if (!anonymous || issuingOrigin(data) !== originOf(baseUrl)) return undefined;
 	return {
 		baseUrl,
 		token: anonymous,
@@ -73,8 +82,7 @@ function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefin
 function clientIdFor(data: ICredentialDataDecryptedObject, origin: string): string {
 	const clientId = text(data.clientId).slice(0, 64);
 	const generated = clientId !== '' && clientId === text(data.generatedClientId);
-	const storedOrigin = text(data.tokenOrigin);
-	if (generated && storedOrigin !== '' && storedOrigin !== origin) return uuid();
+	if (generated && text(data.tokenOrigin) !== '' && issuingOrigin(data) !== origin) return uuid();
 	return clientId || uuid();
 }
 
