@@ -154,7 +154,7 @@ describe('no credits by accident', () => {
 	test('Generate left at its sessionId default is refused: no session opened, no message sent', async () => {
 		const result = await callTool(harness, { type: 'nemoVideoGenerate', parameters: { prompt: fromAI('prompt') }, args: { prompt: 'make a video' } });
 		expect(result.isError).toBe(true);
-		expect(result.text).toMatch(/new one was not asked for/);
+		expect(result.text).toMatch(/a new session was not asked for/);
 		expect(result.text).toContain("$fromAI('sessionId'");
 		expect(result.text).toMatch(/will not help/);
 		expect(charged()).toMatchObject({ sessions: 0, messages: 0 });

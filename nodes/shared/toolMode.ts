@@ -130,9 +130,9 @@ export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number): s
 	const raw = rawParameter(node, 'sessionId');
 	const argument = toolArgumentOf(node, 'sessionId');
 	if (argument || raw === '') return '';
-	throw new NodeOperationError(node, 'No session given, and a new one was not asked for', {
+	throw new NodeOperationError(node, 'No sessionId reached this tool, and a new session was not asked for', {
 		itemIndex,
-		description: `The tool's Session ID is "${String(raw)}", which is empty in this call, so it would open a new, empty session and spend credits on it. Let the agent fill it: set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}.`,
+		description: `Going on would open a new, empty session and spend credits on it. The workflow fills this tool's Session ID with "${String(raw)}", which is empty in a tool call, and the agent cannot set it. The workflow's owner should set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}. Until then, NemoVideo Photo to Video makes a video in one call.`,
 	});
 }
 
@@ -225,7 +225,8 @@ export function toolErrorJson(ctx: ToolModeContext, error: Error): IDataObject {
 	return { error: formatted.message, code: formatted.context.code as number | null, retryable: formatted.context.retryable as boolean };
 }
 
-const MAX_TEXT = 600;
+/** Long enough for the AI's usual reply (a question it asks included), short enough for a tool result. */
+const MAX_TEXT = 1000;
 
 function oneLine(text: unknown, max = MAX_TEXT): string {
 	const flat = String(text ?? '').replace(/\s+/g, ' ').trim();
