@@ -153,7 +153,7 @@ function tokenFree(text, where) {
 
 function printSizes() {
   if (!sizes.length) return;
-  console.log('     tool output sizes (the MCP text block, UTF-8 bytes; 5 photos):');
+  console.log('     tool output sizes (the MCP text block, UTF-8 bytes):');
   console.log('     | tool | call | bytes | time |');
   console.log('     |---|---|---:|---:|');
   for (const s of sizes) console.log(`     | ${s.tool} | ${s.what} | ${s.bytes} | ${(s.ms / 1000).toFixed(1)} s |`);
@@ -284,6 +284,7 @@ runTests(
           lengthSeconds: 10,
         });
         record(TOOLS.photoToVideo, '5 photo URLs -> video', r);
+        console.log(`     the agent gets: ${r.text}`);
         const item = itemOf(r, TOOLS.photoToVideo);
         assert(item.status === 'completed', `status ${item.status}: ${r.text.slice(0, 800)}`);
         for (const key of ['sessionId', 'renderId', 'url', 'summary']) assert(item[key], `the answer has no ${key}: ${r.text.slice(0, 800)}`);
@@ -323,6 +324,7 @@ runTests(
         await withRenderMs(LONG_RENDER_MS, async () => {
           const first = await mcp.call(TOOLS.exportWait, { sessionId, renderId: '' });
           record(TOOLS.exportWait, `render still running after the ${TOOL_BOUND_SECONDS} s bound`, first);
+          console.log(`     the agent gets: ${first.text}`);
           const pending = itemOf(first, TOOLS.exportWait);
           assert(['pending', 'processing'].includes(pending.status) && pending.renderId, `the first Export answer: ${first.text.slice(0, 800)}`);
           assert(typeof pending.progress === 'number', `the unfinished render has no progress: ${first.text.slice(0, 800)}`);
@@ -356,6 +358,24 @@ runTests(
           const starts = await emu.admin.requests({ route: 'renderStart', since: seq });
           assert(starts.length === 1, `${starts.length} render starts for one video`);
         });
+      },
+    },
+    {
+      name: 'output sizes at 100 photos (the size the issue measured before tool mode): Upload, Generate, Get State',
+      fn: async () => {
+        const urls = Array.from({ length: 100 }, (_, i) => `${photos.urls[i % photos.urls.length]}?n=${i + 1}`);
+        const upload = await mcp.call(TOOLS.upload, { sessionId: 'new', photoUrls: urls.join('\n') });
+        record(TOOLS.upload, '100 photo URLs', upload);
+        const { sessionId } = itemOf(upload, TOOLS.upload);
+        const generate = await mcp.call(TOOLS.generate, { sessionId, prompt: 'Make a 100 second slideshow with smooth transitions' });
+        record(TOOLS.generate, 'slideshow of 100 photos', generate);
+        itemOf(generate, TOOLS.generate);
+        const state = await mcp.call(TOOLS.getState, { sessionId });
+        record(TOOLS.getState, 'timeline of 100 photos', state);
+        const timeline = itemOf(state, TOOLS.getState);
+        assert(!('draft' in timeline), 'Get State in tool mode answers the raw draft');
+        const segments = (timeline.timeline.tracks || []).reduce((n, track) => n + (track.segments || []).length, 0);
+        assert(segments >= 100, `the timeline has ${segments} segments for 100 photos`);
       },
     },
     {
