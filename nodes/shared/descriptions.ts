@@ -215,7 +215,8 @@ export const urlsProperty: INodeProperties = {
 	default: '',
 	required: true,
 	displayOptions: { show: { source: ['url'] } },
-	description: 'Http(s) URLs of photos or videos, separated by commas or new lines',
+	description:
+		'Http(s) URLs of photos or videos: one a line (a URL may contain commas), a JSON array, or separated by commas',
 };
 
 /** The files' parameters of Upload and Photo to Video: Source, then Binary Properties or URLs. */
