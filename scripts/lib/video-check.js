@@ -43,6 +43,30 @@ function frameAt(file, seconds, width = 192, height = 108) {
   return { width, height, data };
 }
 
+/** Frames per second of the first video stream (ffprobe's r_frame_rate, e.g. "25/1"). */
+function frameRate(file) {
+  const out = execFileSync(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate', '-of', 'csv=p=0', file]).toString().trim();
+  const [n, d] = out.split('/').map(Number);
+  if (!(n > 0)) throw new Error(`${file}: no frame rate (ffprobe said "${out}")`);
+  return n / (d || 1);
+}
+
+/**
+ * The frames at several `times` in one decoding pass (each seek of frameAt decodes from the key frame before it:
+ * up to 10 s of 1080p video a frame). Returns a Map from each time to its frame.
+ */
+function framesAt(file, times, width = 192, height = 108) {
+  const fps = frameRate(file);
+  const index = new Map(times.map((t) => [t, Math.round(t * fps)]));
+  const wanted = [...new Set(index.values())].sort((a, b) => a - b);
+  const select = `select='${wanted.map((n) => `eq(n,${n})`).join('+')}'`;
+  const size = width * height * 3;
+  const data = execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-i', file, '-t', ((wanted[wanted.length - 1] + 2) / fps).toFixed(3), '-vf', `${select},scale=${width}:${height}:flags=area`, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: size * wanted.length + 1024 });
+  if (data.length !== size * wanted.length) throw new Error(`${file}: got ${data.length / size} of the ${wanted.length} frames at ${times.join(', ')} s`);
+  const byNumber = new Map(wanted.map((n, i) => [n, { width, height, data: data.subarray(i * size, (i + 1) * size) }]));
+  return new Map(times.map((t) => [t, byNumber.get(index.get(t))]));
+}
+
 /**
  * How much a frame looks like a test card: `flat` is the share of pixels in its 8 most common colours (each
  * channel cut to 32 levels), `saturatedFlat` the share in those of them that are saturated. Photos spread over
@@ -166,19 +190,20 @@ function checkSlideshow(file, { expectedSeconds, slides, transition }) {
   if (level && !(level.meanDb > -40)) problems.push(`audio is silent (mean ${level.meanDb} dB)`);
   const each = expectedSeconds / slides;
   const points = Array.from({ length: slides }, (_, i) => i * each + each / 2);
-  const patterned = points.filter((t) => looksLikeTestPattern(frameAt(file, t)));
+  // the last cut and the photo before it: away from the title (on the first photo) and the fade to black
+  const cut = (slides - 1) * each;
+  const margin = transition / 2 + 0.12;
+  const from = slides > 2 ? cut - each + margin : cut + margin;
+  const to = slides > 2 ? cut - margin : expectedSeconds - 0.8;
+  const frames = framesAt(file, slides > 1 ? [...points, cut - margin, cut, cut + margin, from, to] : points);
+  const patterned = points.filter((t) => looksLikeTestPattern(frames.get(t)));
   if (patterned.length) problems.push(`frames at ${patterned.map((t) => t.toFixed(1)).join(', ')} s look like a test pattern`);
   let blend;
   let zoom;
   if (slides > 1) {
-    // the last cut and the photo before it: away from the title (on the first photo) and the fade to black
-    const cut = (slides - 1) * each;
-    const margin = transition / 2 + 0.12;
-    blend = blendFit(frameAt(file, cut - margin), frameAt(file, cut + margin), frameAt(file, cut));
+    blend = blendFit(frames.get(cut - margin), frames.get(cut + margin), frames.get(cut));
     if (!(blend.alpha > 0.2 && blend.alpha < 0.8 && blend.residual < 0.35)) problems.push(`no cross-fade at ${cut.toFixed(2)} s (blend alpha ${blend.alpha.toFixed(2)}, residual ${blend.residual.toFixed(2)})`);
-    const from = slides > 2 ? cut - each + margin : cut + margin;
-    const to = slides > 2 ? cut - margin : expectedSeconds - 0.8;
-    zoom = zoomBetween(frameAt(file, from), frameAt(file, to));
+    zoom = zoomBetween(frames.get(from), frames.get(to));
     if (!(Math.abs(zoom.scale - 1) >= 0.01 && zoom.error < 0.8 * zoom.errorAtOne)) problems.push(`no zoom between ${from.toFixed(2)} and ${to.toFixed(2)} s (best scale ${zoom.scale}, error ${zoom.error.toFixed(2)} vs ${zoom.errorAtOne.toFixed(2)} unscaled)`);
   }
   if (problems.length) throw new Error(`${file} is not the slideshow the demo promises: ${problems.join('; ')}`);
@@ -188,17 +213,11 @@ function checkSlideshow(file, { expectedSeconds, slides, transition }) {
 /** Frames at `times` (seconds), each `width` px wide, in rows of `columns`, as one JPEG at `out` (for the README). */
 function frameStrip(file, out, times, { width = 480, columns = 3 } = {}) {
   const height = Math.round((width * 9) / 16 / 2) * 2;
-  const inputs = times.flatMap((t) => ['-ss', t.toFixed(3), '-i', file]);
-  const filters = times.map((_, i) => `[${i}:v]scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1[f${i}]`);
-  const rows = [];
-  for (let r = 0; r * columns < times.length; r++) {
-    const cells = times.slice(r * columns, (r + 1) * columns).map((_, k) => `[f${r * columns + k}]`);
-    if (cells.length === 1) filters.push(`${cells[0]}null[r${r}]`);
-    else filters.push(`${cells.join('')}hstack=inputs=${cells.length}[r${r}]`);
-    rows.push(`[r${r}]`);
-  }
-  filters.push(rows.length === 1 ? `${rows[0]}null[s]` : `${rows.join('')}vstack=inputs=${rows.length}[s]`);
-  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', filters.join(';'), '-map', '[s]', '-frames:v', '1', '-q:v', '4', out]);
+  const fps = frameRate(file);
+  const wanted = [...new Set(times.map((t) => Math.round(t * fps)))].sort((a, b) => a - b);
+  const rows = Math.ceil(wanted.length / columns);
+  const vf = `select='${wanted.map((n) => `eq(n,${n})`).join('+')}',scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1,tile=${columns}x${rows}`;
+  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-i', file, '-vf', vf, '-vsync', '0', '-frames:v', '1', '-q:v', '4', out]);
 }
 
-module.exports = { probeStreams, audioLevel, frameAt, flatness, looksLikeTestPattern, PICTURE_LIMITS, blendFit, zoomBetween, checkSlideshow, frameStrip };
+module.exports = { probeStreams, audioLevel, frameAt, framesAt, flatness, looksLikeTestPattern, PICTURE_LIMITS, blendFit, zoomBetween, checkSlideshow, frameStrip };
