@@ -5,6 +5,8 @@
  * Mostly through the real Credits and Get State nodes run by n8n-core's WorkflowExecute (the harness); a few rules
  * that no node reaches in a fast test (POST idempotency, a short timeout) drive NemoVideoClient directly.
  */
+import { join } from 'node:path';
+
 import { readEnvelope } from '../nodes/shared/transport/envelope';
 import { NemoVideoClient } from '../nodes/shared/transport/client';
 import { NemoVideoApiError } from '../nodes/shared/transport/errors';
@@ -13,30 +15,26 @@ import { NemoVideoEmulator } from './emulator';
 import type { Fault } from './emulator';
 import { Harness } from './harness';
 import type { WorkflowRun } from './harness';
+import { withEmulator } from './fixtures';
 import { ATTRIBUTION, ScriptedServer, SeenText, ownTokenContext, sessionWithDraft, sleep } from './helpers';
 
 const OWN = 'nmv_usr_own_transport_token_0123456789';
+const PHOTO = join(__dirname, 'emulator', 'fixtures', 'photos', 'photo-1.jpg');
 const USED_TOKENS = new Set<string>([OWN]);
 const seen = new SeenText();
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
-	await emu.start();
-});
-afterAll(async () => await emu.stop());
-beforeEach(() => {
-	emu.reset();
-	emu.addToken(OWN, { credits: 4321, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('own', { baseUrl: emu.baseUrl, accessToken: OWN });
-	harness.credentials.set('anon', { baseUrl: emu.baseUrl });
-});
-afterEach(() => {
-	for (const { token } of emu.issuedTokens()) USED_TOKENS.add(token);
-});
+withEmulator(
+	{
+		config: { renderMs: 200, sseEventDelayMs: 1 },
+		tokens: { [OWN]: { credits: 4321 } },
+		credentials: { own: { accessToken: OWN }, anon: {} },
+		usedTokens: USED_TOKENS,
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 
 async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
 	return seen.run(await harness.run(spec));
@@ -82,6 +80,24 @@ describe('attribution headers', () => {
 		}
 	});
 
+	test('are on the calls of the Upload and Get State nodes too (session, upload, state), with the bearer token', async () => {
+		const result = await run({
+			credentialId: 'anon',
+			nodes: [
+				{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
+				{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+				{ type: 'nemoVideoGetState', parameters: {} },
+			],
+		});
+		expect(result.error).toBeUndefined();
+		const api = emu.requests.filter((request) => request.route !== 'cdn');
+		expect(new Set(api.map((request) => request.route))).toEqual(new Set(['token', 'credits', 'session', 'upload', 'state']));
+		for (const request of api) {
+			expect({ route: request.route, ...pick(request.headers, Object.keys(ATTRIBUTION)) }).toEqual({ route: request.route, ...ATTRIBUTION });
+			if (request.route !== 'token') expect(request.headers.authorization).toMatch(/^Bearer nmv_usr_\w+$/);
+		}
+	});
+
 	test('are on every retry too (429, 5xx, 400 missing client id)', async () => {
 		emu.inject('credits', { kind: 'rateLimit', retryAfterSeconds: 0 }, 1);
 		emu.inject('credits', { kind: 'serverError', status: 503 }, 1);
@@ -111,6 +127,10 @@ describe('envelopes and message fields', () => {
 		expect(readEnvelope(404, { code: 1002, detail: 'gone' })).toEqual({ ok: false, appCode: 1002, message: 'gone' });
 		expect(readEnvelope(500, { data: { a: 1 } })).toEqual({ ok: false, appCode: undefined, message: undefined });
 		expect(readEnvelope(500, 'oops')).toEqual({ ok: false });
+		// A bare object without code or success (a poll answer) is the data itself.
+		expect(readEnvelope(200, { status: 'completed', progress: 100 })).toEqual({ ok: true, data: { status: 'completed', progress: 100 } });
+		expect(readEnvelope(401, { error: 'expired' })).toEqual({ ok: false, appCode: undefined, message: 'expired' });
+		expect(readEnvelope(400, { code: 4001, detail: 'bad type' })).toEqual({ ok: false, appCode: 4001, message: 'bad type' });
 	});
 
 	describe('through a node, against a server that answers in each shape', () => {
@@ -186,8 +206,10 @@ describe('the error table', () => {
 		{ name: '2001 own token on HTTP 200', fault: { kind: 'appCode', code: 2001 }, credentialId: 'own', message: 'No NemoVideo credits left', description: /Top up credits/ },
 		{ name: '2001 own token on HTTP 402', fault: { kind: 'appCode', code: 2001, httpStatus: 402 }, credentialId: 'own', message: 'No NemoVideo credits left', description: /Top up credits/ },
 		{ name: '2001 anonymous on HTTP 200', fault: { kind: 'appCode', code: 2001 }, credentialId: 'anon', message: 'No NemoVideo credits left on the free anonymous token', description: /Register/ },
+		{ name: '2001 anonymous on HTTP 402', fault: { kind: 'appCode', code: 2001, httpStatus: 402 }, credentialId: 'anon', message: 'No NemoVideo credits left on the free anonymous token', description: /Register/ },
 		{ name: '2001 anonymous on HTTP 403', fault: { kind: 'appCode', code: 2001, httpStatus: 403 }, credentialId: 'anon', message: 'No NemoVideo credits left on the free anonymous token', description: /Register/ },
 		{ name: '4001 on HTTP 200', fault: { kind: 'appCode', code: 4001 }, credentialId: 'own', message: 'NemoVideo does not accept this file type', description: /Accepted types: jpg, png, webp, heic, gif, mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac\./ },
+		{ name: '4001 on HTTP 400', fault: { kind: 'appCode', code: 4001, httpStatus: 400 }, credentialId: 'own', message: 'NemoVideo does not accept this file type', description: /Accepted types: jpg, png/ },
 		{ name: '4001 on HTTP 415', fault: { kind: 'appCode', code: 4001, httpStatus: 415 }, credentialId: 'own', message: 'NemoVideo does not accept this file type', description: /Accepted types: jpg, png/ },
 		{ name: '4002 on HTTP 200', fault: { kind: 'appCode', code: 4002 }, credentialId: 'own', message: 'File too large for NemoVideo', description: /200 MB a file/ },
 		{ name: '4002 on HTTP 413', fault: { kind: 'appCode', code: 4002, httpStatus: 413 }, credentialId: 'own', message: 'File too large for NemoVideo', description: /200 MB a file/ },
@@ -232,6 +254,7 @@ describe('the error table', () => {
 		expect(words).toMatch(/plan/);
 		expect(words).not.toMatch(/credits?\b/i);
 		expect(words).not.toMatch(/top up/i);
+		expect(`${result.error?.description}`).toMatch(/not your balance/);
 	});
 
 	test('400 missing X-Client-Id with an own token: one is generated and the call retried once', async () => {
@@ -315,6 +338,14 @@ describe('5xx, broken connections and broken answers', () => {
 		expect(result.error?.description).toMatch(/GET \/api\/credits\/balance\/simple/);
 		expect(result.error?.description).toMatch(/try again/);
 		expect(emu.requestsTo('credits').map((request) => request.status)).toEqual([500, 500, 500]);
+	});
+
+	test('a 5xx on a GET that passes on the second retry: the run succeeds', async () => {
+		emu.inject('credits', { kind: 'serverError', status: 503 }, 2);
+		const result = await credits('own');
+		expect(result.error).toBeUndefined();
+		expect(result.output()[0].json.available).toBe(4321);
+		expect(emu.requestsTo('credits').map((request) => request.status)).toEqual([503, 503, 200]);
 	});
 
 	test('a 5xx on a POST is never repeated: it may have taken effect', async () => {
@@ -415,6 +446,8 @@ describe('the anonymous token', () => {
 		const { token, clientId, userId } = issued[0];
 		const stored = harness.credentials.get('anon');
 		expect(stored).toMatchObject({ sessionToken: token, clientId, anonymousUserId: userId });
+		// No Client ID set: a random one (uuid v4), generated once and kept with the token (test/token.test.ts).
+		expect(clientId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 		expect(Date.parse(String(stored.tokenExpiresAt))).toBeGreaterThan(Date.now() + 6 * 24 * 3600 * 1000);
 		// n8n persisted it once (the preAuthentication write), not once per execution.
 		expect(harness.credentials.writes.filter((write) => write.id === 'anon')).toHaveLength(1);
