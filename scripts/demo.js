@@ -22,12 +22,22 @@ const DOCS_STRIP = path.join(REPO_ROOT, 'docs', 'demo-strip.jpg');
 /** The emulator's cross-fade: 0.8 s, or 40 % of a slide when slides are shorter (timelineOf in test/emulator/slideshow.ts). */
 const transitionFor = (slideSeconds) => Math.min(0.8, 0.4 * slideSeconds);
 
+/** `npm run build`, quiet when it works; tsc prints its errors on stdout, so a failure shows that output's tail. */
+function buildPackage() {
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const output = `${error.stdout || ''}${error.stderr || ''}`.trim().split('\n').slice(-30).join('\n');
+    throw new Error(`npm run build failed (fix the errors below, then run npm run demo again):\n${output}`);
+  }
+}
+
 async function main() {
   const started = Date.now();
   const since = (t) => ((Date.now() - t) / 1000).toFixed(1);
   const step = (text) => console.log(`[demo ${since(started).padStart(6)} s] ${text}`);
   step('building the package');
-  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  buildPackage();
 
   step('Node and n8n (installed into ~/.cache/n8n-nodes-nemovideo on first use: a few minutes)');
   const installStarted = Date.now();
