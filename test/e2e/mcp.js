@@ -241,7 +241,7 @@ runTests(
               : `${tool.name}: served ${JSON.stringify(d.slice(0, 80))}, the node declares ${JSON.stringify(String(declared.toolDescription).slice(0, 80))}`);
           }
           if (d.length < 80) problems.push(`${tool.name}: description of ${d.length} characters`);
-          if (!/credit/i.test(d)) problems.push(`${tool.name}: the description does not say what it costs in credits`);
+          if (!/credits?\b|\bfree\b/i.test(d)) problems.push(`${tool.name}: the description does not say what it costs (credits, or free)`);
           if (/binary/i.test(d)) problems.push(`${tool.name}: the description talks about binary data`);
           if ([TOOLS.photoToVideo, TOOLS.exportWait].includes(tool.name) && !/\burl\b/i.test(d)) problems.push(`${tool.name}: the description does not say the result holds url`);
           if ([TOOLS.upload, TOOLS.generate, TOOLS.exportWait].includes(tool.name) && !/(upload|generate|export).*(upload|generate|export)/is.test(d.replace(new RegExp(`^${tool.name.split('_')[1]}`, 'i'), ''))) {
