@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { ensureN8n, log } = require('./lib/install');
 const { ensureChromium, launchChromium } = require('./lib/browser');
-const { N8nInstance, packRepo } = require('./lib/n8n');
+const { N8nInstance, packageTarball } = require('./lib/n8n');
 
 const OWNER = { email: 'owner@example.com', firstName: 'E2E', lastName: 'Owner', password: 'E2e-Passw0rd!' };
 
@@ -80,20 +80,61 @@ function iconProblems(report) {
   return problems;
 }
 
+/** Waits (bounded) until no icon image is still loading and every icon rendered; returns the last report either way. */
 async function waitForIcons(page, scope, timeoutMs = 20000) {
   const t0 = Date.now();
   for (;;) {
     const report = await iconReport(page, scope);
     const pending = report.some((r) => r.imgs.some((i) => !i.complete));
     if ((!pending && !iconProblems(report).length) || Date.now() - t0 > timeoutMs) return report;
-    await page.waitForTimeout(250);
+    await page.waitForFunction(() => [...document.images].every((img) => img.complete), null, { timeout: Math.max(1, timeoutMs - (Date.now() - t0)), polling: 100 }).catch(() => {});
   }
+}
+
+/**
+ * Waits until `selector` stops moving: its box and transform unchanged over 10 animation frames (n8n animates the
+ * canvas's fit-to-view and slides the parameter panel in), so a screenshot shows the settled picture.
+ */
+async function waitForStill(page, selector, timeoutMs = 10000) {
+  await page
+    .waitForFunction(
+      (sel) => {
+        const el = document.querySelector(sel);
+        if (!el) return false;
+        const box = el.getBoundingClientRect();
+        const now = `${getComputedStyle(el).transform} ${box.x} ${box.y} ${box.width} ${box.height}`;
+        const state = (window.__nemovideoStill = window.__nemovideoStill && window.__nemovideoStill.sel === sel ? window.__nemovideoStill : { sel, last: '', frames: 0 });
+        state.frames = now === state.last ? state.frames + 1 : 0;
+        state.last = now;
+        return state.frames >= 10;
+      },
+      selector,
+      { polling: 'raf', timeout: timeoutMs },
+    )
+    .catch(() => {
+      throw new Error(`${selector} kept moving for ${timeoutMs} ms: no settled picture to take`);
+    });
+  await page.evaluate(() => delete window.__nemovideoStill);
+}
+
+/** Opens a workflow in the editor and waits until every node of it is on the canvas. */
+async function openCanvas(page, url, workflowId, workflow, pageErrors) {
+  await page.goto(`${url}/workflow/${workflowId}`, { waitUntil: 'domcontentloaded' });
+  const expectedNodes = workflow.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote').length;
+  await page
+    .waitForFunction((count) => document.querySelectorAll('[data-test-id="canvas-node"]').length >= count, expectedNodes, { timeout: 60000 })
+    .catch(async () => {
+      const found = await page.locator('[data-test-id="canvas-node"]').count();
+      throw new Error(`the canvas shows ${found} of ${expectedNodes} nodes of workflow ${workflowId}${pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : ''}`);
+    });
+  await page.keyboard.press('Escape'); // any welcome popup
 }
 
 /**
  * @param {{workflow: object, nodeType: string, parameterLabel: string, canvasScreenshot: string,
  *          panelScreenshot: string, tarball?: string, installPackage?: boolean, credentials?: object[],
- *          env?: object, nodeName?: string}} opts
+ *          env?: object, nodeName?: string, canvasViewport?: {width: number, height: number},
+ *          moreWorkflows?: object[]}} opts
  */
 async function runEditorCheck(opts) {
   const t0 = Date.now();
@@ -103,9 +144,11 @@ async function runEditorCheck(opts) {
   const n8n = await N8nInstance.create({ install, env: opts.env });
   let browser;
   try {
-    if (opts.tarball || opts.installPackage) await n8n.installPackage(opts.tarball || (await packRepo()));
+    if (opts.tarball || opts.installPackage) await n8n.installPackage(opts.tarball || (await packageTarball()));
     if (opts.credentials && opts.credentials.length) await n8n.importCredentials(opts.credentials);
     const workflowId = await n8n.importWorkflow(opts.workflow);
+    const moreIds = [];
+    for (const workflow of opts.moreWorkflows || []) moreIds.push(await n8n.importWorkflow(workflow));
     const started = await n8n.start();
     timings.n8nStartMs = started.startMs;
     await setupOwner(n8n.url);
@@ -114,22 +157,19 @@ async function runEditorCheck(opts) {
     const page = await browser.context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('dialog', (dialog) => dialog.accept().catch(() => {})); // "leave the page?" when moving to the next workflow
     await signIn(page, n8n.url);
 
     const tEditor = Date.now();
-    await page.goto(`${n8n.url}/workflow/${workflowId}`, { waitUntil: 'domcontentloaded' });
-    const expectedNodes = opts.workflow.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote').length;
-    await page
-      .waitForFunction((count) => document.querySelectorAll('[data-test-id="canvas-node"]').length >= count, expectedNodes, { timeout: 60000 })
-      .catch(async () => {
-        const found = await page.locator('[data-test-id="canvas-node"]').count();
-        throw new Error(`the canvas shows ${found} of ${expectedNodes} nodes of workflow ${workflowId}${pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : ''}`);
-      });
-    await page.keyboard.press('Escape'); // any welcome popup
+    const fullViewport = page.viewportSize();
+    // A shorter window for the canvas picture: the workflow is one row of nodes, n8n fits it to the window.
+    if (opts.canvasViewport) await page.setViewportSize(opts.canvasViewport);
+    await openCanvas(page, n8n.url, workflowId, opts.workflow, pageErrors);
     const canvasIcons = await waitForIcons(page, 'canvas');
-    await page.waitForTimeout(500); // let the fit-view animation settle before the picture
+    await waitForStill(page, '.vue-flow__transformationpane'); // the fit-view animation
     fs.mkdirSync(path.dirname(opts.canvasScreenshot), { recursive: true });
     await page.screenshot({ path: opts.canvasScreenshot });
+    if (opts.canvasViewport) await page.setViewportSize(fullViewport);
     timings.editorOpenMs = Date.now() - tEditor;
     const problems = iconProblems(canvasIcons);
     if (problems.length) throw new Error(`node icons did not render on the canvas (screenshot ${opts.canvasScreenshot}):\n  ${problems.join('\n  ')}`);
@@ -152,24 +192,37 @@ async function runEditorCheck(opts) {
             .filter(Boolean),
         ),
       ]);
-    let labels = [];
-    const tLabel = Date.now();
-    while (Date.now() - tLabel < 15000) {
-      labels = await labelsOf();
-      if (labels.some((l) => l === opts.parameterLabel || l.startsWith(`${opts.parameterLabel} `))) break;
-      await page.waitForTimeout(250);
-    }
+    const hasLabel = (list) => list.some((l) => l === opts.parameterLabel || l.startsWith(`${opts.parameterLabel} `));
+    // The panel renders its parameters after it opens: wait (bounded) for the label, then read them all.
+    await page
+      .waitForFunction(
+        (label) => [...document.querySelectorAll('[data-test-id="ndv"] [data-test-id="node-parameters"] label')].some((e) => e.textContent.replace(/\s+/g, ' ').trim().startsWith(label)),
+        opts.parameterLabel,
+        { timeout: 15000, polling: 100 },
+      )
+      .catch(() => {});
+    const labels = await labelsOf();
     const ndvIcons = await waitForIcons(page, 'ndv');
-    await page.waitForTimeout(300);
+    await waitForStill(page, '[data-test-id="ndv"] [data-test-id="node-parameters"]'); // the panel's slide-in
     fs.mkdirSync(path.dirname(opts.panelScreenshot), { recursive: true });
     await page.screenshot({ path: opts.panelScreenshot });
-    if (!labels.some((l) => l === opts.parameterLabel || l.startsWith(`${opts.parameterLabel} `))) {
+    if (!hasLabel(labels)) {
       throw new Error(`the parameter panel of ${opts.nodeType} does not show "${opts.parameterLabel}" (screenshot ${opts.panelScreenshot}); labels: ${labels.join(' | ') || '(none)'}`);
     }
     const ndvProblems = iconProblems(ndvIcons);
     if (ndvProblems.length) throw new Error(`the parameter panel's node icon did not render (screenshot ${opts.panelScreenshot}): ${ndvProblems.join('; ')}`);
+    // More workflows (e.g. the other examples): each opened on the canvas, every node icon must render.
+    const more = [];
+    for (const [i, workflow] of (opts.moreWorkflows || []).entries()) {
+      await page.keyboard.press('Escape'); // close the parameter panel
+      await openCanvas(page, n8n.url, moreIds[i], workflow, pageErrors);
+      const icons = await waitForIcons(page, 'canvas');
+      const iconIssues = iconProblems(icons);
+      if (iconIssues.length) throw new Error(`node icons did not render on the canvas of "${workflow.name}":\n  ${iconIssues.join('\n  ')}`);
+      more.push({ name: workflow.name, icons });
+    }
     timings.totalMs = Date.now() - t0;
-    return { timings, canvasIcons, labels, pageErrors, workflowId };
+    return { timings, canvasIcons, labels, pageErrors, workflowId, more };
   } finally {
     if (browser) await browser.close();
     await n8n.dispose();
