@@ -222,7 +222,8 @@ async function runGeneration(
 	const { visual, totalMs } = applyPrompt(session, text);
 	w.toolCall(
 		'create_slideshow',
-		{ aspect_ratio: session.canvas.ratio, duration_ms: totalMs, transition: 'crossfade', music: 'Lo-fi' },
+		// what test/emulator/slideshow.ts renders for this draft
+		{ aspect_ratio: session.canvas.ratio, duration_ms: totalMs, transition: 'crossfade', motion: 'slow zoom', title: session.draft.m?.title, music: 'Lo-fi' },
 		'call_2',
 	);
 	await pause();
