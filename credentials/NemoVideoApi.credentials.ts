@@ -9,17 +9,9 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
-import { ATTRIBUTION_HEADERS, DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { issuingOrigin, normaliseBaseUrl, originOf, preAuthenticate } from '../nodes/shared/transport/auth';
-
-function field(data: ICredentialDataDecryptedObject, name: string): string {
-	const value = data[name];
-	return typeof value === 'string' ? value.trim() : '';
-}
-
-function baseUrlOf(data: ICredentialDataDecryptedObject): string {
-	return normaliseBaseUrl(data.baseUrl);
-}
+import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
+import { CREDITS_PATH, apiHeaders } from '../nodes/shared/transport/api';
+import { BASE_URL_EXPRESSION, authFrom, preAuthenticate } from '../nodes/shared/transport/auth';
 
 export class NemoVideoApi implements ICredentialType {
 	name = 'nemoVideoApi';
@@ -110,23 +102,16 @@ export class NemoVideoApi implements ICredentialType {
 		credentials: ICredentialDataDecryptedObject,
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> {
-		// An anonymous token goes only to the origin that issued it, whatever the Base URL says now.
-		const anonymous = issuingOrigin(credentials) === originOf(baseUrlOf(credentials)) ? field(credentials, 'sessionToken') : '';
-		const token = field(credentials, 'accessToken') || anonymous;
-		return {
-			...requestOptions,
-			headers: {
-				...requestOptions.headers,
-				...ATTRIBUTION_HEADERS,
-				Authorization: `Bearer ${token}`,
-			},
-		};
+		// The token keeper's rule: an anonymous token goes only to the origin that issued it, whatever the Base URL
+		// says now. The client id is not sent here: only the token call needs it.
+		const token = authFrom(credentials)?.token ?? '';
+		return { ...requestOptions, headers: { ...requestOptions.headers, ...apiHeaders({ token }) } };
 	}
 
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: `={{($credentials.baseUrl || "${DEFAULT_BASE_URL}").replace(/\\/+$/, "")}}`,
-			url: '/api/credits/balance/simple',
+			baseURL: BASE_URL_EXPRESSION,
+			url: CREDITS_PATH,
 			method: 'GET',
 		},
 		rules: [

@@ -5,7 +5,8 @@
  * linear in time), so a simulation here is what bench/polling-lag.ts measures, minus HTTP and n8n.
  */
 import type { ProgressSample } from '../nodes/shared/polling';
-import { nextPollDelayMs, pollDelayMs, predictFinish, readRenderStatus } from '../nodes/shared/polling';
+import { nextPollDelayMs, pollDelayMs, predictFinish } from '../nodes/shared/polling';
+import { readRenderStatus } from '../nodes/shared/transport/api';
 import type { EmulatedRender } from './emulator';
 import { NemoVideoEmulator } from './emulator';
 import { refreshRender } from './emulator/routes/renders';

@@ -19,7 +19,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Server as TlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 
-import { downloadPublic } from '../nodes/shared/transport/client';
+import { downloadPublic } from '../nodes/shared/transport/download';
 import { OutboundRequestBlockedError, packageEgressGuard, proxyFor } from '../nodes/shared/transport/http';
 import { NemoVideoEmulator } from './emulator';
 import { Harness, readBinary } from './harness';
@@ -248,9 +248,10 @@ describe('through the proxy the environment names', () => {
 			// The client runs in its own process: NODE_EXTRA_CA_CERTS is read when Node starts.
 			const script = [
 				"const { NemoVideoClient } = require('./nodes/shared/transport/client.ts');",
+				"const { credits } = require('./nodes/shared/transport/api.ts');",
 				"const { ownTokenContext } = require('./test/helpers.ts');",
 				`const ctx = ownTokenContext({ baseUrl: '${httpsBase}', accessToken: process.env.NEMOVIDEO_TEST_TOKEN });`,
-				'new NemoVideoClient(ctx).credits().then((credits) => console.log(JSON.stringify(credits)), (error) => { console.log(JSON.stringify({ error: error.message })); });',
+				'credits(new NemoVideoClient(ctx)).then((credits) => console.log(JSON.stringify(credits)), (error) => { console.log(JSON.stringify({ error: error.message })); });',
 			].join('\n');
 			const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert, HTTPS_PROXY: proxy.url, NO_PROXY: '', NEMOVIDEO_TEST_TOKEN: TOKEN };
 			const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..'), env, timeout: 30_000 });

@@ -3,7 +3,7 @@
  * followed, and how broken or hostile answers end: a clear error within the item's bounds, never a hang.
  */
 import { NemoVideoApi } from '../credentials/NemoVideoApi.credentials';
-import { downloadPublic } from '../nodes/shared/transport/client';
+import { downloadPublic } from '../nodes/shared/transport/download';
 import { baseUrlProblem } from '../nodes/shared/transport/http';
 import { NemoVideoEmulator } from './emulator';
 import { Harness, readBinary } from './harness';

@@ -5,6 +5,7 @@
  */
 import { SseReader, TextCollector, readEvent, readMessage } from '../nodes/shared/sse';
 import type { EventParts } from '../nodes/shared/sse';
+import { createSession, state } from '../nodes/shared/transport/api';
 import { NemoVideoClient } from '../nodes/shared/transport/client';
 import { parseJsonKeepingBigIntegers } from '../nodes/shared/transport/envelope';
 import { ScriptedServer, ownTokenContext } from './helpers';
@@ -213,13 +214,13 @@ describe('the transport reads ids from the raw answer (issue 9, point 20)', () =
 	test('createSession keeps a session_id sent as a JSON number to its last digit', async () => {
 		server.answer = () => ({ body: '{"code":0,"data":{"task_id":"task_1","session_id":5529798706024415232,"user_id":"u"}}' });
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: server.baseUrl, accessToken: 'nmv_usr_scripted_ids_token_1' }));
-		expect((await client.createSession(0)).sessionId).toBe('5529798706024415232');
+		expect((await createSession(client, { itemIndex: 0 })).sessionId).toBe('5529798706024415232');
 	});
 
 	test('the state answer keeps the numeric fields that fit a JS number as numbers', async () => {
 		server.answer = () => ({ body: '{"code":0,"data":{"session_id":5529798706024415232,"state":{"draft":{"t":[],"d":3000}}}}' });
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: server.baseUrl, accessToken: 'nmv_usr_scripted_ids_token_1' }));
-		expect(await client.state('5529798706024415232', 0)).toEqual({
+		expect(await state(client, '5529798706024415232', { itemIndex: 0 })).toEqual({
 			session_id: '5529798706024415232',
 			state: { draft: { t: [], d: 3000 } },
 		});

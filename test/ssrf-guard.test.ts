@@ -14,7 +14,7 @@ process.env.N8N_SSRF_ALLOWED_HOSTNAMES = 'localhost';
 
 import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
 
-import { downloadPublic } from '../nodes/shared/transport/client';
+import { downloadPublic } from '../nodes/shared/transport/download';
 import type { EgressGuard } from '../nodes/shared/transport/http';
 import { OutboundRequestBlockedError, egressGuardFor, packageEgressGuard } from '../nodes/shared/transport/http';
 import { NemoVideoEmulator } from './emulator';

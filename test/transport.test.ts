@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 
 import { readEnvelope } from '../nodes/shared/transport/envelope';
+import { createSession, state } from '../nodes/shared/transport/api';
 import { NemoVideoClient } from '../nodes/shared/transport/client';
 import { NemoVideoApiError } from '../nodes/shared/transport/errors';
 import { parseRetryAfter } from '../nodes/shared/transport/wait';
@@ -240,7 +241,7 @@ describe('the error table', () => {
 
 	test('1002 is a NemoVideoApiError of kind sessionNotFound (callers start a new session on it)', async () => {
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: emu.baseUrl, accessToken: OWN }));
-		const error = await client.state('5999999999999999999').catch((caught: unknown) => caught);
+		const error = await state(client, '5999999999999999999').catch((caught: unknown) => caught);
 		expect(error).toBeInstanceOf(NemoVideoApiError);
 		expect((error as NemoVideoApiError).kind).toBe('sessionNotFound');
 		expect((error as NemoVideoApiError).appCode).toBe(1002);
@@ -315,7 +316,7 @@ describe('429', () => {
 	test('a POST refused with 429 is sent again: the answer proves it was not done', async () => {
 		emu.inject('session', { kind: 'rateLimit', retryAfterSeconds: 0 }, 1);
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: emu.baseUrl, accessToken: OWN }));
-		const { sessionId } = await client.createSession();
+		const { sessionId } = await createSession(client);
 		expect(sessionId).toMatch(/^\d{19}$/);
 		expect(emu.requestsTo('session').map((request) => request.status)).toEqual([429, 200]);
 	});
@@ -351,7 +352,7 @@ describe('5xx, broken connections and broken answers', () => {
 	test('a 5xx on a POST is never repeated: it may have taken effect', async () => {
 		emu.inject('session', { kind: 'serverError', status: 502 }, 1);
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: emu.baseUrl, accessToken: OWN }));
-		const error = await client.createSession().catch((caught: unknown) => caught);
+		const error = await createSession(client).catch((caught: unknown) => caught);
 		expect((error as Error).message).toBe('NemoVideo service error (HTTP 502)');
 		expect(emu.requestsTo('session')).toHaveLength(1);
 		seen.error(error);
@@ -368,7 +369,7 @@ describe('5xx, broken connections and broken answers', () => {
 	test('a dropped connection on a POST is not repeated', async () => {
 		emu.inject('session', { kind: 'drop' }, 1);
 		const client = new NemoVideoClient(ownTokenContext({ baseUrl: emu.baseUrl, accessToken: OWN }));
-		const error = await client.createSession().catch((caught: unknown) => caught);
+		const error = await createSession(client).catch((caught: unknown) => caught);
 		expect((error as Error).message).toBe('Could not reach the NemoVideo service');
 		expect(emu.requestsTo('session')).toHaveLength(1);
 		seen.error(error);

@@ -9,6 +9,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { REGISTER_URL } from '../shared/constants';
 import { credentials, nodeIcon, toolDescriptionProperty } from '../shared/descriptions';
 import { runPerItem } from '../shared/items';
+import { credits } from '../shared/transport/api';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
@@ -45,7 +46,7 @@ export class NemoVideoCredits implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
 			const minimum = this.getNodeParameter('minimumCredits', itemIndex, 0) as number;
-			const balance = await client.credits(itemIndex);
+			const balance = await credits(client, { itemIndex });
 			if (minimum > 0 && balance.available < minimum) {
 				const auth = await client.tokens.get();
 				throw new NodeOperationError(

@@ -24,6 +24,7 @@ import {
 	stillGenerating,
 	toolDeadline,
 } from '../shared/toolMode';
+import { createSession } from '../shared/transport/api';
 import { asNodeError } from '../shared/transport/errors';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
@@ -73,7 +74,7 @@ export class NemoVideoGenerate implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
 			const sessionId =
-				requestedSessionId(this, itemIndex) || (await client.createSession(itemIndex)).sessionId;
+				requestedSessionId(this, itemIndex) || (await createSession(client, { itemIndex })).sessionId;
 			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
 			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
 			// As an AI tool the call is bounded: past the bound the AI is still working, which is a status, not an error.

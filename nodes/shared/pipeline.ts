@@ -4,8 +4,10 @@ import { sessionIdParameter } from './session';
 import { isToolMode, toolError, toolErrorJson } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
-import type { PendingFile, UploadedFile } from './upload';
-import { collectItemFiles, parseUrlList, uploadFiles, uploadUrls } from './upload';
+import type { UploadedFile } from './transport/api';
+import { createSession, uploadUrls } from './transport/api';
+import type { PendingFile } from './upload';
+import { collectItemFiles, parseUrlList, uploadInBatches } from './upload';
 
 /** Files per upload request. */
 const FILES_PER_REQUEST = 10;
@@ -81,19 +83,19 @@ export async function uploadToSession(
 	let target = sessionId;
 	let sessionCreated = false;
 	if (!target) {
-		target = (await client.createSession(itemIndex)).sessionId;
+		target = (await createSession(client, { itemIndex })).sessionId;
 		sessionCreated = true;
 	}
 	const send = async (id: string) =>
 		collected.urls.length
-			? await uploadUrls(client, id, collected.urls, itemIndex)
-			: await uploadFiles(client, id, collected.files, { perRequest: FILES_PER_REQUEST, itemIndex });
+			? await uploadUrls(client, { sessionId: id, urls: collected.urls }, { itemIndex })
+			: await uploadInBatches(client, id, collected.files, { perRequest: FILES_PER_REQUEST, itemIndex });
 	try {
 		const files = await send(target);
 		return { sessionId: target, sessionCreated, files, fileCount: files.length };
 	} catch (error) {
 		if (sessionCreated || !isNemoVideoError(error, 'sessionNotFound')) throw asNodeError(client.node, error, itemIndex);
-		const replacement = (await client.createSession(itemIndex)).sessionId;
+		const replacement = (await createSession(client, { itemIndex })).sessionId;
 		const files = await send(replacement);
 		return {
 			sessionId: replacement,

@@ -1,40 +1,10 @@
-import type { IDataObject } from 'n8n-workflow';
-
-import { asNodeError, isNemoVideoError } from './transport/errors';
+import type { RenderStatus } from './transport/api';
+import { renderStatus } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
+import { asNodeError, isNemoVideoError } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
 
-export interface RenderStatus extends IDataObject {
-	renderId: string;
-	status: string;
-	progress: number | null;
-	url: string | null;
-	durationSeconds: number | null;
-	sizeBytes: number | null;
-}
-
 const FINAL = new Set(['completed', 'failed', 'cancelled', 'canceled']);
-
-function numberOrNull(value: unknown): number | null {
-	const number = Number(value);
-	return value !== undefined && value !== null && Number.isFinite(number) ? number : null;
-}
-
-/** Reads either documented poll shape: top level `{status, output:{url}}` or wrapped `{data:{status, outputUrl}}`. */
-export function readRenderStatus(renderId: string, answer: unknown): RenderStatus {
-	const body = (answer ?? {}) as IDataObject;
-	const b = ((body.data && typeof body.data === 'object' ? body.data : body) ?? {}) as IDataObject;
-	const output = (b.output ?? {}) as IDataObject;
-	const url = output.url ?? b.outputUrl ?? b.output_url ?? b.url;
-	return {
-		renderId: String(b.id ?? renderId),
-		status: String(b.status ?? 'pending').toLowerCase(),
-		progress: numberOrNull(b.progress),
-		url: typeof url === 'string' && url ? url : null,
-		durationSeconds: numberOrNull(output.duration ?? b.duration),
-		sizeBytes: numberOrNull(output.size ?? b.size),
-	};
-}
 
 /**
  * Delay before the next poll: short at first, growing with the time already waited, capped by the user's
@@ -157,22 +127,6 @@ function isTransient(error: unknown): boolean {
 	);
 }
 
-/** One status check of a render. Polling is a read: it is safe to repeat. */
-export async function pollRender(
-	client: NemoVideoClient,
-	renderId: string,
-	options: { itemIndex: number; signal?: AbortSignal },
-): Promise<RenderStatus> {
-	const answer = await client.call({
-		method: 'GET',
-		path: `/api/render/proxy/lambda/${encodeURIComponent(renderId)}`,
-		itemIndex: options.itemIndex,
-		signal: options.signal,
-		headersTimeoutMs: 30_000,
-	});
-	return readRenderStatus(renderId, answer);
-}
-
 export function isFinal(status: RenderStatus): boolean {
 	return FINAL.has(status.status);
 }
@@ -199,7 +153,7 @@ export async function waitForRender(
 		await sleepUnlessCancelled(lastChance ? options.deadline - Date.now() : delay, options.signal);
 		polls++;
 		try {
-			last = await pollRender(client, renderId, options);
+			last = await renderStatus(client, renderId, options);
 			failuresInRow = 0;
 			if (isFinal(last)) return { kind: 'final', status: last, polls };
 			if (last.progress !== null) samples.push({ atMs: Date.now() - started, progress: last.progress });

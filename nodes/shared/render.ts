@@ -1,12 +1,12 @@
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import type { RenderStatus } from './polling';
-import { pollRender, readRenderStatus, waitForRender } from './polling';
+import { waitForRender } from './polling';
 import { readSessionState } from './session';
+import type { RenderFile, RenderStatus } from './transport/api';
+import { cancelRender, downloadRender, renderStatus, startRender } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
-import { uuid } from './vendor';
 
 /** What a render still running at the deadline becomes: an error, or a normal item with its status. */
 export type OnTimeout = 'fail' | 'returnStatus';
@@ -84,36 +84,10 @@ function describeWait(ms: number): string {
 
 // ---- the render -----------------------------------------------------------------------------------
 
-async function startRender(
-	client: NemoVideoClient,
-	sessionId: string,
-	draft: IDataObject,
-	settings: ExportSettings,
-	itemIndex: number,
-): Promise<RenderStatus> {
-	const renderId = `render_${uuid()}`;
-	// Not idempotent: the transport sends it again only when the answer proves it was not done (429, 1001, 400).
-	const answer = await client.call({
-		method: 'POST',
-		path: '/api/render/proxy/lambda',
-		json: { id: renderId, sessionId, draft, output: { format: settings.format, quality: settings.quality } },
-		idempotent: false,
-		itemIndex,
-	});
-	const status = readRenderStatus(renderId, answer);
-	return { ...status, renderId };
-}
-
-async function cancelRender(client: NemoVideoClient, renderId: string): Promise<void> {
+/** Cancels a render because the execution was cancelled: best effort, bounded, the execution ends either way. */
+async function cancelQuietly(client: NemoVideoClient, renderId: string): Promise<void> {
 	try {
-		await client.call({
-			method: 'POST',
-			path: `/api/render/proxy/lambda/${encodeURIComponent(renderId)}/cancel`,
-			json: {},
-			idempotent: true,
-			ignoreExecutionCancel: true,
-			signal: AbortSignal.timeout(10_000),
-		});
+		await cancelRender(client, renderId, { signal: AbortSignal.timeout(10_000) });
 	} catch {
 		// Best effort: the execution is being cancelled either way.
 	}
@@ -124,8 +98,8 @@ function safeFileName(name: string): string {
 }
 
 /** Where a download came from, for the error: the URL without its query (it may hold a CDN signature). */
-function describeSource(source: { url: string } | { path: string }): string {
-	if ('path' in source) return "NemoVideo's download endpoint";
+function describeSource(source: RenderFile): string {
+	if ('renderId' in source) return "NemoVideo's download endpoint";
 	try {
 		const url = new URL(source.url);
 		return `the video URL ${url.origin}${url.pathname}`;
@@ -138,7 +112,7 @@ function describeSource(source: { url: string } | { path: string }): string {
  * Streams the MP4 into n8n's binary store: from the URL the service gave (fetched as given), else from its
  * authenticated endpoint (a path under the base URL). An empty file is no video either.
  */
-async function downloadRender(
+async function downloadVideo(
 	ctx: IExecuteFunctions,
 	client: NemoVideoClient,
 	status: RenderStatus,
@@ -146,12 +120,12 @@ async function downloadRender(
 	fileName: string,
 	itemIndex: number,
 ): Promise<IBinaryData> {
-	const endpoint = { path: `/api/render/proxy/${encodeURIComponent(status.renderId)}/download` };
-	const sources = status.url ? [{ url: status.url }, endpoint] : [endpoint];
+	const endpoint: RenderFile = { renderId: status.renderId };
+	const sources: RenderFile[] = status.url ? [{ url: status.url }, endpoint] : [endpoint];
 	const problems: string[] = [];
 	for (const source of sources) {
 		try {
-			const response = await client.download(source, { itemIndex });
+			const response = await downloadRender(client, source, { itemIndex });
 			const binary = await ctx.helpers.prepareBinaryData(response.body, fileName, 'video/mp4');
 			if (binary.bytes !== 0) return binary;
 			problems.push(`${describeSource(source)} gave an empty file`);
@@ -206,7 +180,8 @@ export async function exportSession(
 					'No track of the session has segments yet. Upload photos and run NemoVideo Generate (for example "turn these photos into a slideshow") before exporting.',
 			});
 		}
-		return await startRender(client, sessionId, state.draft, settings, itemIndex);
+		const output = { format: settings.format, quality: settings.quality };
+		return await startRender(client, { sessionId, draft: state.draft, output }, { itemIndex });
 	};
 
 	let polls = 0;
@@ -214,7 +189,7 @@ export async function exportSession(
 		if (settings.resumeRenderId) {
 			current = pendingStatus(settings.resumeRenderId);
 			// Wait for Completion off with a render id: one status check, as a status tool would.
-			if (!settings.waitForCompletion) return { json: { sessionId, ...(await pollRender(client, current.renderId, { itemIndex, signal })) } };
+			if (!settings.waitForCompletion) return { json: { sessionId, ...(await renderStatus(client, current.renderId, { itemIndex, signal })) } };
 		} else {
 			current = await startFromDraft();
 			if (!settings.waitForCompletion) return { json: { sessionId, ...current } };
@@ -249,7 +224,7 @@ export async function exportSession(
 			throw fail(`NemoVideo could not render ${sessionId ? `session ${sessionId}` : `render ${current.renderId}`}`, renderFailure(current, failedRenderIds, sessionId));
 		}
 	} catch (error) {
-		if (signal?.aborted && current) await cancelRender(client, current.renderId);
+		if (signal?.aborted && current) await cancelQuietly(client, current.renderId);
 		const nodeError = asNodeError(node, error, itemIndex);
 		if (!current) throw nodeError;
 		// A poll that kept failing leaves the render running: say which one, and how to pick it up.
@@ -270,7 +245,7 @@ export async function exportSession(
 	if (!settings.download) return { json };
 	const name = safeFileName(settings.fileName ?? `nemovideo-${sessionId || 'render'}-${current.renderId.replace(/^render_/, '').slice(0, 8)}.${settings.format}`);
 	const fileName = name.includes('.') ? name : `${name}.${settings.format}`;
-	const binary = await downloadRender(ctx, client, current, ids(), fileName, itemIndex);
+	const binary = await downloadVideo(ctx, client, current, ids(), fileName, itemIndex);
 	json.fileName = binary.fileName ?? fileName;
 	if (current.sizeBytes === null && binary.bytes !== undefined) json.sizeBytes = binary.bytes;
 	return { json, binary: { [settings.binaryPropertyName]: binary } };

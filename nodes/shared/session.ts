@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { decodeTimeline, describeTimelineChange, isReadyToExport } from './timeline';
 import type { Timeline } from './timeline';
+import { state as readState } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 
 export interface SessionState extends IDataObject {
@@ -39,7 +40,7 @@ export async function readSessionState(
 	itemIndex?: number,
 	signal?: AbortSignal,
 ): Promise<SessionState> {
-	const data = await client.state(sessionId, itemIndex, signal);
+	const data = await readState(client, sessionId, { itemIndex, signal });
 	const state = (data.state ?? {}) as IDataObject;
 	const draft = (state.draft ?? {}) as IDataObject;
 	const result: SessionState = {

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 
-import { APP_NAME } from './constants';
+import { runSse } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { HttpResponse } from './transport/http';
@@ -355,23 +355,7 @@ async function openStream(
 	bounds: TimeBounds,
 ): Promise<HttpResponse | undefined> {
 	try {
-		const { response } = await client.open({
-			method: 'POST',
-			path: '/run_sse',
-			accept: 'text/event-stream',
-			json: {
-				app_name: APP_NAME,
-				user_id: 'me',
-				session_id: sessionId,
-				new_message: { role: 'user', parts: [{ text: prompt }] },
-			},
-			idempotent: false,
-			itemIndex,
-			headersTimeoutMs: 120_000,
-			bodyTimeoutMs: 0,
-			signal: bounds.signal,
-		});
-		return response;
+		return await runSse(client, { sessionId, prompt }, { itemIndex, signal: bounds.signal });
 	} catch (error) {
 		if (!bounds.reason && (isNemoVideoError(error, 'network') || isNemoVideoError(error, 'timeout'))) return undefined;
 		throw asNodeError(client.node, error, itemIndex);
@@ -420,7 +404,7 @@ async function readStream(
 }
 
 /**
- * Sends one message to /run_sse and reads the stream to its end. The message is sent once: a broken stream is
+ * Sends one message to the AI (runSse) and reads the stream to its end. The message is sent once: a broken stream is
  * reported as `dropped` for the caller to recover from the session state, never re-sent (that would charge twice).
  */
 export async function converse(

@@ -1,31 +1,19 @@
-import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IBinaryData, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
-import { ACCEPTED_FILE_TYPES, APP_NAME, MAX_FILE_BYTES } from './constants';
+import { ACCEPTED_FILE_TYPES, MAX_FILE_BYTES } from './constants';
+import type { UploadPart, UploadedFile } from './transport/api';
+import { uploadFiles } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
-import { FormData } from './vendor';
 
 export type AcceptedType = (typeof ACCEPTED_FILE_TYPES)[number];
 
 /** One file of an input item, checked and ready to stream from n8n's binary store. */
-export interface PendingFile {
+export interface PendingFile extends UploadPart {
 	itemIndex: number;
 	property: string;
-	fileName: string;
-	mimeType: string;
-	size: number;
 	type: AcceptedType;
-	open(): Promise<Readable>;
-}
-
-export interface UploadedFile extends IDataObject {
-	filename: string;
-	fileType: string;
-	cdnUrl: string;
-	width: number | null;
-	height: number | null;
-	duration: number | null;
 }
 
 const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
@@ -223,30 +211,11 @@ async function checkFile(
 	};
 }
 
-function toUploadedFile(value: unknown): UploadedFile {
-	const file = (value ?? {}) as IDataObject;
-	const numberOrNull = (input: unknown) => (typeof input === 'number' && Number.isFinite(input) ? input : null);
-	return {
-		filename: String(file.filename ?? file.name ?? ''),
-		fileType: String(file.file_type ?? file.fileType ?? ''),
-		cdnUrl: String(file.cdn_url ?? file.cdnUrl ?? file.url ?? ''),
-		width: numberOrNull(file.width),
-		height: numberOrNull(file.height),
-		duration: numberOrNull(file.duration),
-		...(file.fps !== undefined ? { fps: file.fps as number } : {}),
-		...(file.hash !== undefined ? { hash: String(file.hash) } : {}),
-	};
-}
-
-function uploadPath(sessionId: string): string {
-	return `/api/upload-video/${APP_NAME}/me/${encodeURIComponent(sessionId)}`;
-}
-
 /**
- * Streams files to a session, `perRequest` at a time, as repeated `files` fields of one multipart body. Each
+ * Streams files to a session, `perRequest` at a time, as repeated `files` fields of one multipart body each. Each
  * attempt reopens the files from n8n's binary store, so a retried request never needs a buffered copy.
  */
-export async function uploadFiles(
+export async function uploadInBatches(
 	client: NemoVideoClient,
 	sessionId: string,
 	files: PendingFile[],
@@ -255,50 +224,9 @@ export async function uploadFiles(
 	const uploaded: UploadedFile[] = [];
 	for (let start = 0; start < files.length; start += options.perRequest) {
 		const batch = files.slice(start, start + options.perRequest);
-		const data = await client.call<IDataObject>({
-			method: 'POST',
-			path: uploadPath(sessionId),
-			itemIndex: options.itemIndex,
-			fileName: batch.map((file) => file.fileName).join(', '),
-			headersTimeoutMs: 300_000,
-			bodyTimeoutMs: 300_000,
-			stream: async () => {
-				const form = new FormData();
-				for (const file of batch) {
-					form.append('files', await file.open(), {
-						filename: file.fileName,
-						contentType: file.mimeType,
-						knownLength: file.size,
-					});
-				}
-				const body = new PassThrough();
-				form.on('error', (error: Error) => body.destroy(error));
-				form.pipe(body);
-				const headers: Record<string, string> = { ...form.getHeaders() };
-				headers['content-length'] = String(form.getLengthSync());
-				return { body, headers };
-			},
-		});
-		uploaded.push(...((data.files as unknown[] | undefined) ?? []).map(toUploadedFile));
+		uploaded.push(...(await uploadFiles(client, { sessionId, files: batch }, { itemIndex: options.itemIndex })));
 	}
 	return uploaded;
-}
-
-/** URL form of the upload: the service fetches the files itself. */
-export async function uploadUrls(
-	client: NemoVideoClient,
-	sessionId: string,
-	urls: string[],
-	itemIndex: number,
-): Promise<UploadedFile[]> {
-	const data = await client.call<IDataObject>({
-		method: 'POST',
-		path: uploadPath(sessionId),
-		json: { urls, source_type: 'url' },
-		itemIndex,
-		headersTimeoutMs: 300_000,
-	});
-	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
 }
 
 /**

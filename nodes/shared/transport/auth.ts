@@ -3,12 +3,12 @@ import type {
 	IDataObject,
 	IExecuteFunctions,
 	IHttpRequestHelper,
-	IHttpRequestOptions,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { ATTRIBUTION_HEADERS, CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
+import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
+import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
 import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
 import { baseUrlProblem } from './http';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
@@ -25,16 +25,18 @@ export interface NemoVideoAuth {
 /** How long a worker that lost the race for the first token keeps re-reading the credential for the winner's token. */
 const RACE_REREAD_MS = [250, 500, 1000, 2000];
 const RACE_WINDOW_MS = RACE_REREAD_MS.reduce((total, wait) => total + wait, 0);
-const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token';
-const CHECK_PATH = '/api/credits/balance/simple';
 
 function text(value: unknown): string {
 	return typeof value === 'string' ? value.trim() : '';
 }
 
+/** The credential's Base URL as every request uses it: trimmed, the default when empty, no trailing slash. */
 export function normaliseBaseUrl(value: unknown): string {
 	return (text(value) || DEFAULT_BASE_URL).replace(/\/+$/, '');
 }
+
+/** normaliseBaseUrl in n8n's expression language, for the credential test's request (it cannot call this code). */
+export const BASE_URL_EXPRESSION = `={{(($credentials.baseUrl || "").trim() || "${DEFAULT_BASE_URL}").replace(/\\/+$/, "")}}`;
 
 /** Scheme, host and port of a base URL: what a stored anonymous token (and its client id) is tied to. */
 export function originOf(baseUrl: string): string {
@@ -58,7 +60,7 @@ export function issuingOrigin(data: ICredentialDataDecryptedObject): string {
  * The credential's token for its Base URL now. A stored anonymous token is used only on the origin that issued
  * it (`issuingOrigin`): after a Base URL change it is never sent, and a token is fetched for the new origin.
  */
-function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefined {
+export function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | undefined {
 	const baseUrl = normaliseBaseUrl(data.baseUrl);
 	const own = text(data.accessToken);
 	if (own) return { baseUrl, token: own, anonymous: false, clientId: text(data.clientId) || undefined };
@@ -127,15 +129,7 @@ function noteRateLimit(response: RawResponse, origin: string): void {
 async function storedTokenExpired(helpers: IHttpRequestHelper, baseUrl: string, token: string): Promise<boolean> {
 	let response: RawResponse;
 	try {
-		response = (await helpers.helpers.httpRequest({
-			method: 'GET',
-			url: `${baseUrl}${CHECK_PATH}`,
-			headers: { ...ATTRIBUTION_HEADERS, Authorization: `Bearer ${token}` },
-			json: true,
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-			timeout: 30_000,
-		})) as RawResponse;
+		response = (await helpers.helpers.httpRequest(tokenCheckRequest(baseUrl, token))) as RawResponse;
 	} catch {
 		// Unreachable: keep the token; the credential test's own request reports the network error.
 		return false;
@@ -160,7 +154,30 @@ function tokenRefused(response: RawResponse, body: IDataObject): Error {
 	});
 }
 
-/** POST /api/auth/anonymous-token, once (twice when the service refuses the client id with 400). */
+async function askForToken(helpers: IHttpRequestHelper, baseUrl: string, clientId: string): Promise<RawResponse> {
+	return (await helpers.helpers.httpRequest(anonymousTokenRequest(baseUrl, clientId))) as RawResponse;
+}
+
+/** What preAuthentication has n8n store with a new token: the token, its client id, user, expiry and origin. */
+function issuedToken(
+	credentials: ICredentialDataDecryptedObject,
+	clientId: string,
+	data: IDataObject,
+	origin: string,
+): IDataObject {
+	const typed = text(credentials.clientId).slice(0, 64);
+	const generated = clientId !== typed || clientId === text(credentials.generatedClientId);
+	return {
+		sessionToken: String(data.token),
+		clientId,
+		generatedClientId: generated ? clientId : '',
+		anonymousUserId: String(data.user_id ?? ''),
+		tokenExpiresAt: String(data.expires_at ?? ''),
+		tokenOrigin: origin,
+	};
+}
+
+/** The anonymous token call, once (twice when the service refuses the client id with 400). */
 async function fetchToken(
 	helpers: IHttpRequestHelper,
 	credentials: ICredentialDataDecryptedObject,
@@ -168,41 +185,21 @@ async function fetchToken(
 ): Promise<IDataObject> {
 	const origin = originOf(baseUrl);
 	let clientId = clientIdFor(credentials, origin);
-	for (let attempt = 0; ; attempt++) {
-		const request: IHttpRequestOptions = {
-			method: 'POST',
-			url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`,
-			headers: { ...ATTRIBUTION_HEADERS, 'X-Client-Id': clientId },
-			json: true,
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-			timeout: 30_000,
-		};
-		const response = (await helpers.helpers.httpRequest(request)) as RawResponse;
-		const body = bodyOf(response);
-		const data = (body.data ?? {}) as IDataObject;
-		if (response.statusCode === 400 && attempt === 0) {
-			// The service did not take the client id: generate a well-formed one and try once more.
-			clientId = uuid();
-			continue;
-		}
-		if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
-			const typed = text(credentials.clientId).slice(0, 64);
-			const generated = clientId !== typed || clientId === text(credentials.generatedClientId);
-			return {
-				sessionToken: String(data.token),
-				clientId,
-				generatedClientId: generated ? clientId : '',
-				anonymousUserId: String(data.user_id ?? ''),
-				tokenExpiresAt: String(data.expires_at ?? ''),
-				tokenOrigin: origin,
-			};
-		}
-		// A 429 with a Retry-After holds the gate. Without one it may be the answer to a race for this client
-		// id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
-		if (retryAfterOf(response) !== undefined) noteRateLimit(response, origin);
-		throw tokenRefused(response, body);
+	let response = await askForToken(helpers, baseUrl, clientId);
+	if (response.statusCode === 400) {
+		// The service did not take the client id: generate a well-formed one and try once more.
+		clientId = uuid();
+		response = await askForToken(helpers, baseUrl, clientId);
 	}
+	const body = bodyOf(response);
+	const data = (body.data ?? {}) as IDataObject;
+	if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
+		return issuedToken(credentials, clientId, data, origin);
+	}
+	// A 429 with a Retry-After holds the gate. Without one it may be the answer to a race for this client
+	// id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
+	if (retryAfterOf(response) !== undefined) noteRateLimit(response, origin);
+	throw tokenRefused(response, body);
 }
 
 /**
@@ -335,45 +332,55 @@ export class TokenKeeper {
 		const asked = askFor(data, originOf(baseUrl));
 		let waitedMs: number | undefined;
 		for (;;) {
-			// n8n writes the token preAuthentication returns into this object (and stores it): this execution
-			// then uses the token it fetched, even when another worker's later write wins in the store.
-			const sent: ICredentialDataDecryptedObject = { ...asked };
-			try {
-				await this.checkThroughN8n(baseUrl, sent);
-			} catch (error) {
-				const fetched = authFrom(sent);
-				// The token was fetched and only the check failed (a network error): use it; the node's call
-				// reports the real problem.
-				if (fetched) return fetched;
-				const next = await this.afterRefusal(error, staleToken, baseUrl, waitedMs);
-				if ('winner' in next) return next.winner;
-				waitedMs = next.waitedMs;
-				continue;
-			}
-			const fetched = authFrom(sent) ?? authFrom(await this.readCredential());
-			if (fetched && fetched.token !== staleToken) return fetched;
-			throw new NodeOperationError(this.ctx.getNode(), 'The anonymous NemoVideo token was not stored', {
-				description:
-					'n8n did not keep the token the credential fetched. Save the NemoVideo API credential again and retry.',
-			});
+			const sent = await this.sendThroughN8n(baseUrl, asked);
+			if ('fetched' in sent) return sent.fetched;
+			if ('checked' in sent) return await this.tokenStored(sent.checked, staleToken);
+			const next = await this.afterRefusal(sent.refused, staleToken, baseUrl, waitedMs);
+			if ('winner' in next) return next.winner;
+			waitedMs = next.waitedMs;
 		}
+	}
+
+	/**
+	 * One check through n8n with the stored token blanked. `checked`: the check went through, with the token n8n
+	 * wrote back (if it did); `fetched`: a token was fetched and only the check failed (a network error), so it is
+	 * used and the node's own call reports the real problem; `refused`: no token came.
+	 */
+	private async sendThroughN8n(
+		baseUrl: string,
+		asked: ICredentialDataDecryptedObject,
+	): Promise<{ checked: NemoVideoAuth | undefined } | { fetched: NemoVideoAuth } | { refused: unknown }> {
+		// n8n writes the token preAuthentication returns into this object (and stores it): this execution
+		// then uses the token it fetched, even when another worker's later write wins in the store.
+		const sent: ICredentialDataDecryptedObject = { ...asked };
+		try {
+			await this.checkThroughN8n(baseUrl, sent);
+		} catch (error) {
+			const fetched = authFrom(sent);
+			return fetched ? { fetched } : { refused: error };
+		}
+		return { checked: authFrom(sent) };
+	}
+
+	/** The token the check came back with, else the one in the store; none (or the stale one) means n8n kept none. */
+	private async tokenStored(checked: NemoVideoAuth | undefined, staleToken: string | undefined): Promise<NemoVideoAuth> {
+		const fetched = checked ?? authFrom(await this.readCredential());
+		if (fetched && fetched.token !== staleToken) return fetched;
+		throw new NodeOperationError(this.ctx.getNode(), 'The anonymous NemoVideo token was not stored', {
+			description:
+				'n8n did not keep the token the credential fetched. Save the NemoVideo API credential again and retry.',
+		});
 	}
 
 	private async checkThroughN8n(baseUrl: string, sent: ICredentialDataDecryptedObject): Promise<void> {
 		const ref = this.ctx.getNode().credentials?.[CREDENTIAL_TYPE];
-		const check: IHttpRequestOptions = {
-			method: 'GET',
-			url: `${baseUrl}${CHECK_PATH}`,
-			json: true,
-			returnFullResponse: true,
-			// Answers are read here, not by n8n: a 429 must hold the gate, and a 401 must not make n8n renew again.
-			ignoreHttpStatusErrors: true,
-			timeout: 30_000,
-		};
 		await RateLimitGate.pass(originOf(baseUrl), this.ctx.getExecutionCancelSignal());
-		const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_TYPE, check, {
-			credentialsDecrypted: { id: ref?.id ?? '', name: ref?.name ?? '', type: CREDENTIAL_TYPE, data: sent },
-		})) as RawResponse;
+		const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+			this.ctx,
+			CREDENTIAL_TYPE,
+			tokenCheckRequest(baseUrl),
+			{ credentialsDecrypted: { id: ref?.id ?? '', name: ref?.name ?? '', type: CREDENTIAL_TYPE, data: sent } },
+		)) as RawResponse;
 		noteRateLimit(response, originOf(baseUrl));
 	}
 
@@ -409,7 +416,7 @@ export class TokenKeeper {
 	}
 
 	private rateLimitError(told: { retryAfterMs: number; retryAfterTooLong: boolean }): NemoVideoApiError {
-		const failure = { kind: 'rateLimited' as const, httpStatus: 429, operation: `POST ${ANONYMOUS_ISSUER_PATH}`, ...told };
+		const failure = { kind: 'rateLimited' as const, httpStatus: 429, operation: ANONYMOUS_TOKEN_CALL, ...told };
 		const { message, description } = describeFailure(failure, { anonymous: true });
 		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description);
 	}

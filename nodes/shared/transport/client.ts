@@ -1,24 +1,17 @@
-import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
+import type { IExecuteFunctions, INode } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
-import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
 import { uuid } from '../vendor';
+import { apiHeaders } from './api';
 import type { NemoVideoAuth } from './auth';
-import { TokenKeeper } from './auth';
+import { TokenKeeper, originOf } from './auth';
+import { DOWNLOAD_BODY_TIMEOUT_MS, downloadPublic, refuseNonFile } from './download';
+import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
-import type { EgressGuard, HttpResponse } from './http';
-import {
-	BodyTooLargeError,
-	discardBody,
-	egressGuardFor,
-	headerValue,
-	packageEgressGuard,
-	readTextBody,
-	sameOrigin,
-	sendHttp,
-} from './http';
+import type { HttpResponse } from './http';
+import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './http';
 import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } from './wait';
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */
@@ -60,6 +53,14 @@ export interface OpenedStream {
 	auth: NemoVideoAuth;
 }
 
+/** A call that succeeded: with the envelope's `data` when its answer was JSON. */
+interface Exchanged extends OpenedStream {
+	data?: unknown;
+}
+
+/** What the caller does with a success: reads the JSON envelope, or takes the stream unread. */
+type Expected = 'envelope' | 'stream';
+
 /** The service's own words go into error messages: never with the token in them, should the service echo it. */
 function redactToken(message: string | undefined, token: string): string | undefined {
 	if (message === undefined) return undefined;
@@ -72,9 +73,68 @@ function describeOperation(options: Pick<CallOptions, 'method' | 'path'>): strin
 	return `${options.method} ${options.path.split('?')[0]}`;
 }
 
+/** Base URL + path, or the caller's whole URL, which must stay on the credential's origin: it carries the token. */
+function urlFor(auth: NemoVideoAuth, options: CallOptions): string {
+	if (options.url === undefined) return `${auth.baseUrl}${options.path}`;
+	if (!sameOrigin(options.url, auth.baseUrl)) throw new Error('refused to send the token to a URL off the credential\'s origin');
+	return options.url;
+}
+
+const TRANSIENT: ReadonlySet<NemoVideoFailureKind> = new Set(['serverError', 'network', 'timeout']);
+
 /**
- * The one transport of the package: base URL, bearer token and attribution headers, connection reuse, timeouts,
- * cancellation, the 429 / 1001 / 400 retry rules, and the mapping of every documented failure to a NodeApiError.
+ * What one call may still retry: once after a 429 (after the wait it was told), once after a 1001 with a renewed
+ * anonymous token, once after a 400 that asks for a client id, and an idempotent call twice after a 5xx, a
+ * timeout or a network error. Each answer that proves the call was not done spends its own part.
+ */
+class RetryBudget {
+	private renewal = true;
+
+	private clientId = true;
+
+	private transient: number;
+
+	/** The wait after the first 429, once the call was retried after it. */
+	private waitedMs?: number;
+
+	constructor(idempotent: boolean) {
+		this.transient = idempotent ? TRANSIENT_RETRIES : 0;
+	}
+
+	takeRenewal(): boolean {
+		const left = this.renewal;
+		this.renewal = false;
+		return left;
+	}
+
+	takeClientId(): boolean {
+		const left = this.clientId;
+		this.clientId = false;
+		return left;
+	}
+
+	takeTransient(): boolean {
+		if (this.transient <= 0) return false;
+		this.transient--;
+		return true;
+	}
+
+	/** The 429 rule (wait.ts): one retry after a wait it allows. Undefined = retry; else the failure as told. */
+	afterRateLimit(failure: NemoVideoFailure, rule: { waitMs: number; waits: boolean }): NemoVideoFailure | undefined {
+		if (this.waitedMs === undefined && rule.waits) {
+			this.waitedMs = rule.waitMs;
+			return undefined;
+		}
+		return this.waitedMs === undefined
+			? { ...failure, retryAfterMs: rule.waitMs, retryAfterTooLong: true }
+			: { ...failure, retryAfterMs: this.waitedMs };
+	}
+}
+
+/**
+ * The retry engine every endpoint (api.ts) goes through: base URL, bearer token and attribution headers,
+ * timeouts, cancellation, the 429 / 1001 / 400 / 5xx retry rules, and the mapping of every documented failure
+ * to a NodeApiError.
  */
 export class NemoVideoClient {
 	readonly tokens: TokenKeeper;
@@ -94,9 +154,9 @@ export class NemoVideoClient {
 	}
 
 	/** Sends a JSON call with every retry rule and returns the envelope's `data`. */
-	async call<T = IDataObject>(options: CallOptions): Promise<T> {
-		const { body } = await this.exchange(options, false);
-		return (readEnvelope(200, body) as { data: unknown }).data as T;
+	async call<T = unknown>(options: CallOptions): Promise<T> {
+		const { data } = await this.exchange(options, 'envelope');
+		return data as T;
 	}
 
 	/**
@@ -104,85 +164,116 @@ export class NemoVideoClient {
 	 * same rules as `call`; a success is handed to the caller unread.
 	 */
 	async open(options: CallOptions): Promise<OpenedStream> {
-		const { response, auth } = await this.exchange(options, true);
+		const { response, auth } = await this.exchange(options, 'stream');
 		return { response, auth };
 	}
 
-	private async exchange(
-		options: CallOptions,
-		wantStream: boolean,
-	): Promise<OpenedStream & { body?: unknown }> {
-		const idempotent = options.idempotent ?? options.method === 'GET';
-		let renewed = false;
-		/** The wait after the first 429, once the call was retried after it. */
-		let waitedMs: number | undefined;
-		let clientIdAdded = false;
-		let transientLeft = idempotent ? TRANSIENT_RETRIES : 0;
+	/**
+	 * Streams a finished file. A URL the service returned is fetched as given, with the token only when it is on
+	 * the credential's origin; a path is an endpoint under the base URL. An answer that is not a file is refused.
+	 */
+	async download(
+		source: { url: string } | { path: string },
+		call: { itemIndex?: number; signal?: AbortSignal } = {},
+	): Promise<HttpResponse> {
+		const auth = await this.tokens.get();
+		if ('url' in source && !sameOrigin(source.url, auth.baseUrl)) {
+			const guard = egressGuardFor(this.ctx.helpers);
+			return await refuseNonFile(await downloadPublic(source.url, this.signalFor(call), guard));
+		}
+		const { response } = await this.open({
+			method: 'GET',
+			path: 'url' in source ? new URL(source.url).pathname : source.path,
+			url: 'url' in source ? source.url : undefined,
+			accept: '*/*',
+			itemIndex: call.itemIndex,
+			signal: call.signal,
+			bodyTimeoutMs: DOWNLOAD_BODY_TIMEOUT_MS,
+		});
+		return await refuseNonFile(response);
+	}
 
+	toError(failure: NemoVideoFailure, auth: NemoVideoAuth | undefined, options: CallOptions): NemoVideoApiError {
+		const context: FailureContext = {
+			anonymous: auth?.anonymous ?? false,
+			userId: auth?.userId,
+			fileName: options.fileName,
+		};
+		const { message, description } = describeFailure(failure, context);
+		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description, options.itemIndex);
+	}
+
+	/** Sends the call until it succeeds or its retry budget says the failure stands. */
+	private async exchange(options: CallOptions, expected: Expected): Promise<Exchanged> {
+		const budget = new RetryBudget(options.idempotent ?? options.method === 'GET');
 		for (;;) {
 			// No early renewal: a token is renewed only on 1001, and a streamed body is reopened for the replay.
 			const auth = await this.tokens.get();
-			const origin = new URL(auth.baseUrl).origin;
-			const signal = this.signalFor(options);
-			if (!options.ignoreExecutionCancel) await RateLimitGate.pass(origin, signal);
-
-			const outgoing = await this.bodyFor(options);
-			let response: HttpResponse;
-			try {
-				response = await sendHttp({
-					method: options.method,
-					url: urlFor(auth, options),
-					headers: { ...this.headersFor(auth, options), ...outgoing.headers },
-					body: outgoing.body,
-					signal,
-					headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-					bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
-				});
-			} catch (error) {
-				const failure = this.transportFailure(error, options);
-				if (failure.kind !== 'cancelled' && transientLeft-- > 0) {
-					await sleepUnlessCancelled(TRANSIENT_BACKOFF_MS, this.cancelSignal);
-					continue;
-				}
-				throw this.toError(failure, auth, options);
-			}
-
-			const contentType = headerValue(response.headers, 'content-type') ?? '';
-			if (wantStream && response.statusCode < 300 && !contentType.includes('application/json')) {
-				return { response, auth };
-			}
-			const body = await this.readBody(response, options, auth);
-			if (readEnvelope(response.statusCode, body).ok) return { response, auth, body };
-
-			const failure = this.answerFailure(response, body, options, auth);
-			if (failure.kind === 'rateLimited') {
-				// Every 429 holds the origin's gate for every request (the one rule, wait.ts); this call is retried once.
-				const rule = RateLimitGate.refused(origin, failure.retryAfterMs);
-				if (waitedMs === undefined && rule.waits) {
-					waitedMs = rule.waitMs;
-					continue;
-				}
-				const told = waitedMs === undefined
-					? { ...failure, retryAfterMs: rule.waitMs, retryAfterTooLong: true }
-					: { ...failure, retryAfterMs: waitedMs };
-				throw this.toError(told, auth, options);
-			}
-			if (failure.kind === 'tokenExpired' && auth.anonymous && !renewed) {
-				renewed = true;
-				await this.tokens.renew(auth);
-				continue;
-			}
-			if (failure.kind === 'missingClientId' && !clientIdAdded) {
-				clientIdAdded = true;
-				this.extraClientId = auth.clientId ?? uuid();
-				continue;
-			}
-			if (failure.kind === 'serverError' && transientLeft-- > 0) {
-				await sleepUnlessCancelled(TRANSIENT_BACKOFF_MS, this.cancelSignal);
-				continue;
-			}
-			throw this.toError(failure, auth, options);
+			const attempt = await this.attempt(options, auth, expected);
+			if ('done' in attempt) return attempt.done;
+			await this.retryOrThrow(attempt.failure, budget, auth, options);
 		}
+	}
+
+	/** One sending of the call, after the origin's rate-limit gate: its success, or what went wrong. */
+	private async attempt(
+		options: CallOptions,
+		auth: NemoVideoAuth,
+		expected: Expected,
+	): Promise<{ done: Exchanged } | { failure: NemoVideoFailure }> {
+		const signal = this.signalFor(options);
+		if (!options.ignoreExecutionCancel) await RateLimitGate.pass(originOf(auth.baseUrl), signal);
+		const outgoing = await this.bodyFor(options);
+		let response: HttpResponse;
+		try {
+			response = await sendHttp({
+				method: options.method,
+				url: urlFor(auth, options),
+				headers: { ...this.headersFor(auth, options), ...outgoing.headers },
+				body: outgoing.body,
+				signal,
+				headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+				bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+			});
+		} catch (error) {
+			return { failure: this.transportFailure(error, options) };
+		}
+		const contentType = headerValue(response.headers, 'content-type') ?? '';
+		if (expected === 'stream' && response.statusCode < 300 && !contentType.includes('application/json')) {
+			return { done: { response, auth } };
+		}
+		const body = await this.readBody(response, options, auth);
+		const envelope = readEnvelope(response.statusCode, body);
+		if (envelope.ok) return { done: { response, auth, data: envelope.data } };
+		return { failure: this.answerFailure(response, body, envelope, options, auth) };
+	}
+
+	/** Spends the retry budget on a failure and returns to send the call again (after any wait); else throws it. */
+	private async retryOrThrow(
+		failure: NemoVideoFailure,
+		budget: RetryBudget,
+		auth: NemoVideoAuth,
+		options: CallOptions,
+	): Promise<void> {
+		if (failure.kind === 'rateLimited') {
+			// Every 429 holds the origin's gate for every request (the one rule, wait.ts); the retry waits there.
+			const told = budget.afterRateLimit(failure, RateLimitGate.refused(originOf(auth.baseUrl), failure.retryAfterMs));
+			if (told === undefined) return;
+			throw this.toError(told, auth, options);
+		}
+		if (failure.kind === 'tokenExpired' && auth.anonymous && budget.takeRenewal()) {
+			await this.tokens.renew(auth);
+			return;
+		}
+		if (failure.kind === 'missingClientId' && budget.takeClientId()) {
+			this.extraClientId = auth.clientId ?? uuid();
+			return;
+		}
+		if (TRANSIENT.has(failure.kind) && budget.takeTransient()) {
+			await sleepUnlessCancelled(TRANSIENT_BACKOFF_MS, this.cancelSignal);
+			return;
+		}
+		throw this.toError(failure, auth, options);
 	}
 
 	private signalFor(options: Pick<CallOptions, 'signal' | 'ignoreExecutionCancel'>): AbortSignal | undefined {
@@ -195,15 +286,12 @@ export class NemoVideoClient {
 	}
 
 	private headersFor(auth: NemoVideoAuth, options: CallOptions): Record<string, string> {
-		const headers: Record<string, string> = {
-			...ATTRIBUTION_HEADERS,
-			Authorization: `Bearer ${auth.token}`,
-			Accept: options.accept ?? 'application/json',
-		};
 		const clientId = (auth.anonymous ? auth.clientId : undefined) ?? this.extraClientId;
-		if (clientId) headers['X-Client-Id'] = clientId;
-		if (options.json !== undefined) headers['Content-Type'] = 'application/json';
-		return headers;
+		return {
+			...apiHeaders({ token: auth.token, clientId }),
+			Accept: options.accept ?? 'application/json',
+			...(options.json !== undefined ? { 'Content-Type': 'application/json' } : {}),
+		};
 	}
 
 	private async bodyFor(
@@ -249,19 +337,18 @@ export class NemoVideoClient {
 	private answerFailure(
 		response: HttpResponse,
 		body: unknown,
+		envelope: Extract<Envelope, { ok: false }>,
 		options: CallOptions,
 		auth: NemoVideoAuth,
 	): NemoVideoFailure {
-		const envelope = readEnvelope(response.statusCode, body);
-		const appCode = envelope.ok ? undefined : envelope.appCode;
-		const message = envelope.ok ? undefined : redactToken(envelope.message, auth.token);
+		const message = redactToken(envelope.message, auth.token);
 		const unreadable = (body as { unreadable?: boolean } | undefined)?.unreadable === true;
-		let kind: NemoVideoFailureKind = classifyAnswer(response.statusCode, appCode, message);
+		let kind: NemoVideoFailureKind = classifyAnswer(response.statusCode, envelope.appCode, message);
 		if (unreadable && (kind === 'apiError' || response.statusCode < 300)) kind = 'badResponse';
 		return {
 			kind,
 			httpStatus: response.statusCode,
-			appCode,
+			appCode: envelope.appCode,
 			serviceMessage: unreadable ? 'the answer was not JSON' : message,
 			operation: describeOperation(options),
 			retryAfterMs: parseRetryAfter(headerValue(response.headers, 'retry-after')),
@@ -275,144 +362,4 @@ export class NemoVideoClient {
 		if (isAbortError(error) || code.includes('TIMEOUT')) return { kind: 'timeout', operation };
 		return { kind: 'network', operation, serviceMessage: code || (error as Error).message };
 	}
-
-	toError(failure: NemoVideoFailure, auth: NemoVideoAuth | undefined, options: CallOptions): NemoVideoApiError {
-		const context: FailureContext = {
-			anonymous: auth?.anonymous ?? false,
-			userId: auth?.userId,
-			fileName: options.fileName,
-		};
-		const { message, description } = describeFailure(failure, context);
-		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description, options.itemIndex);
-	}
-
-	/**
-	 * Streams a finished file. A URL the service returned is fetched as given, with the token only when it is on
-	 * the credential's origin; a path is an endpoint under the base URL. An answer that is not a file (JSON, HTML,
-	 * text) is refused: it is never handed on as the video (issue 9, points 14 and 15).
-	 */
-	async download(
-		source: { url: string } | { path: string },
-		options: { itemIndex?: number; signal?: AbortSignal } = {},
-	): Promise<HttpResponse> {
-		const auth = await this.tokens.get();
-		const url = 'url' in source ? source.url : undefined;
-		let response: HttpResponse;
-		if (url === undefined || sameOrigin(url, auth.baseUrl)) {
-			({ response } = await this.open({
-				method: 'GET',
-				path: url === undefined ? (source as { path: string }).path : new URL(url).pathname,
-				url,
-				accept: '*/*',
-				itemIndex: options.itemIndex,
-				signal: options.signal,
-				bodyTimeoutMs: 120_000,
-			}));
-		} else {
-			response = await downloadPublic(url, this.signalFor({ signal: options.signal }), egressGuardFor(this.ctx.helpers));
-		}
-		const contentType = headerValue(response.headers, 'content-type') ?? '';
-		if (NOT_A_FILE.test(contentType)) {
-			await discardBody(response);
-			throw new Error(`the answer was ${describeNonFile(contentType)} (${contentType.split(';')[0].trim()}, HTTP ${response.statusCode}), not the video file`);
-		}
-		return response;
-	}
-
-	// ---- endpoints ----------------------------------------------------------------------------
-
-	async createSession(itemIndex?: number): Promise<{ sessionId: string; taskId?: string }> {
-		const data = await this.call<IDataObject>({
-			method: 'POST',
-			path: '/api/tasks/me/with-session/nemo_agent',
-			json: { task_name: 'project', language: 'en' },
-			itemIndex,
-		});
-		// A string even when the service wrote a JSON number: readBody keeps long integers as their digits.
-		const sessionId = data.session_id;
-		if (typeof sessionId !== 'string' && !(typeof sessionId === 'number' && Number.isSafeInteger(sessionId))) {
-			throw this.toError(
-				{ kind: 'badResponse', operation: 'POST /api/tasks/me/with-session/nemo_agent', serviceMessage: 'no session_id' },
-				undefined,
-				{ method: 'POST', path: '', itemIndex },
-			);
-		}
-		return { sessionId: String(sessionId), taskId: data.task_id as string | undefined };
-	}
-
-	async credits(itemIndex?: number): Promise<{ available: number; frozen: number; total: number }> {
-		const data = await this.call<IDataObject>({
-			method: 'GET',
-			path: '/api/credits/balance/simple',
-			itemIndex,
-		});
-		const available = Number(data.available ?? 0);
-		const frozen = Number(data.frozen ?? 0);
-		return { available, frozen, total: Number(data.total ?? available + frozen) };
-	}
-
-	async state(sessionId: string, itemIndex?: number, signal?: AbortSignal): Promise<IDataObject> {
-		return await this.call<IDataObject>({
-			method: 'GET',
-			path: `/api/state/${APP_NAME}/me/${encodeURIComponent(sessionId)}/latest`,
-			itemIndex,
-			signal,
-		});
-	}
-}
-
-/** Content types that are an answer about a file, never the file (a JSON envelope, an HTML error page). */
-const NOT_A_FILE = /json|html|xml|^\s*text\//i;
-
-function describeNonFile(contentType: string): string {
-	if (/json/i.test(contentType)) return 'JSON';
-	if (/html/i.test(contentType)) return 'an HTML page';
-	return /xml/i.test(contentType) ? 'XML' : 'text';
-}
-
-/** Base URL + path, or the caller's whole URL, which must stay on the credential's origin: it carries the token. */
-function urlFor(auth: NemoVideoAuth, options: CallOptions): string {
-	if (options.url === undefined) return `${auth.baseUrl}${options.path}`;
-	if (!sameOrigin(options.url, auth.baseUrl)) throw new Error('refused to send the token to a URL off the credential\'s origin');
-	return options.url;
-}
-
-/**
- * A plain download from a URL the service returned: no token, http(s) only, redirects checked by hand. The
- * address did not come from the credential, so every hop passes the outbound request guard (n8n's, else the
- * package's own from the N8N_SSRF_* settings: see egressGuardFor in http.ts).
- */
-export async function downloadPublic(
-	url: string,
-	signal: AbortSignal | undefined,
-	guard: EgressGuard | undefined = packageEgressGuard(),
-): Promise<HttpResponse> {
-	let current = url;
-	for (let hop = 0; hop <= 3; hop++) {
-		const protocol = new URL(current).protocol;
-		if (protocol !== 'https:' && protocol !== 'http:') {
-			throw new Error(`refused to fetch a ${protocol} URL (only http and https are followed)`);
-		}
-		const response = await sendHttp({
-			method: 'GET',
-			url: current,
-			headers: { Accept: '*/*' },
-			signal,
-			headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
-			bodyTimeoutMs: 120_000,
-			guard,
-		});
-		const location = headerValue(response.headers, 'location');
-		if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-			await discardBody(response);
-			current = new URL(location, current).toString();
-			continue;
-		}
-		if (response.statusCode >= 400) {
-			await discardBody(response);
-			throw new Error(`HTTP ${response.statusCode}`);
-		}
-		return response;
-	}
-	throw new Error('too many redirects');
 }

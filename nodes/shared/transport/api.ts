@@ -1,0 +1,319 @@
+import type { IDataObject, IHttpRequestOptions } from 'n8n-workflow';
+import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
+
+import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
+import { FormData, uuid } from '../vendor';
+import type { NemoVideoClient } from './client';
+import type { HttpResponse } from './http';
+
+/**
+ * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer (docs/nemovideo-api.md,
+ * Endpoints, numbered as there). Paths use `me` for the token's user. The calls go through the retry engine (client.ts), except the
+ * anonymous token call and the token check, which the token keeper (auth.ts) sends through n8n's helpers.
+ */
+
+const id = encodeURIComponent;
+
+const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token'; // 1
+const SESSION_PATH = `/api/tasks/me/with-session/${APP_NAME}`; // 2
+const RUN_SSE_PATH = '/run_sse'; // 3
+const uploadPath = (sessionId: string) => `/api/upload-video/${APP_NAME}/me/${id(sessionId)}`; // 4
+/** The balance (5): free, read-only and small, so it also serves as the check of a token. */
+export const CREDITS_PATH = '/api/credits/balance/simple';
+const statePath = (sessionId: string) => `/api/state/${APP_NAME}/me/${id(sessionId)}/latest`; // 6
+const RENDER_PATH = '/api/render/proxy/lambda'; // 7
+const renderStatusPath = (renderId: string) => `${RENDER_PATH}/${id(renderId)}`; // 8, and its cancel
+const renderDownloadPath = (renderId: string) => `/api/render/proxy/${id(renderId)}/download`; // 8, fallback download
+
+/** The call that fetches an anonymous token, as errors name it. */
+export const ANONYMOUS_TOKEN_CALL = `POST ${ANONYMOUS_ISSUER_PATH}`;
+
+/** Which item a call is for (named in its errors) and what else may end it. */
+export interface CallContext {
+	itemIndex?: number;
+	signal?: AbortSignal;
+}
+
+// ---- headers and the calls sent through n8n's helpers --------------------------------------------------
+
+/**
+ * The headers of every request (docs/nemovideo-api.md, Envelope, auth, headers): the attribution headers (without
+ * them export fails with HTTP 402), the bearer token when there is one, and the client id when one is sent.
+ */
+export function apiHeaders(sender: { token?: string; clientId?: string }): Record<string, string> {
+	const headers: Record<string, string> = { ...ATTRIBUTION_HEADERS };
+	if (sender.token !== undefined) headers.Authorization = `Bearer ${sender.token}`;
+	if (sender.clientId) headers['X-Client-Id'] = sender.clientId;
+	return headers;
+}
+
+/** Answers are read by the token keeper, not by n8n: a 429 must hold the gate, and a 401 must not make n8n renew. */
+const READ_BY_CALLER = { json: true, returnFullResponse: true, ignoreHttpStatusErrors: true, timeout: 30_000 } as const;
+
+/** The anonymous token call (POST, no token, no body): the client id says whose token it is. */
+export function anonymousTokenRequest(baseUrl: string, clientId: string): IHttpRequestOptions {
+	return { method: 'POST', url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`, headers: apiHeaders({ clientId }), ...READ_BY_CALLER };
+}
+
+/**
+ * The balance call as a token check: with `token`, that token; without, the one n8n's
+ * authenticate adds from the credential.
+ */
+export function tokenCheckRequest(baseUrl: string, token?: string): IHttpRequestOptions {
+	const headers = token === undefined ? {} : { headers: apiHeaders({ token }) };
+	return { method: 'GET', url: `${baseUrl}${CREDITS_PATH}`, ...headers, ...READ_BY_CALLER };
+}
+
+// ---- reading answers -------------------------------------------------------------------------------------
+
+/** A number the service sent (as a number or as its digits), else null: never a guess. */
+export function numberOrNull(value: unknown): number | null {
+	if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+	if (typeof value !== 'string' || value.trim() === '') return null;
+	const number = Number(value);
+	return Number.isFinite(number) ? number : null;
+}
+
+// ---- sessions and credits --------------------------------------------------------------------------------
+
+export interface Session {
+	sessionId: string;
+	taskId?: string;
+}
+
+/** A new session (and its task). */
+export async function createSession(client: NemoVideoClient, call: CallContext = {}): Promise<Session> {
+	const data = await client.call<IDataObject>({
+		method: 'POST',
+		path: SESSION_PATH,
+		json: { task_name: 'project', language: 'en' },
+		itemIndex: call.itemIndex,
+	});
+	// A string even when the service wrote a JSON number: the client keeps long integers as their digits.
+	const sessionId = data.session_id;
+	if (typeof sessionId !== 'string' && !(typeof sessionId === 'number' && Number.isSafeInteger(sessionId))) {
+		throw client.toError(
+			{ kind: 'badResponse', operation: `POST ${SESSION_PATH}`, serviceMessage: 'no session_id' },
+			undefined,
+			{ method: 'POST', path: '', itemIndex: call.itemIndex },
+		);
+	}
+	return { sessionId: String(sessionId), taskId: data.task_id as string | undefined };
+}
+
+/** The session's latest state as the service answers it (session.ts reads it). */
+export async function state(client: NemoVideoClient, sessionId: string, call: CallContext = {}): Promise<IDataObject> {
+	return await client.call<IDataObject>({ method: 'GET', path: statePath(sessionId), ...call });
+}
+
+export interface Balance {
+	available: number;
+	frozen: number;
+	total: number;
+}
+
+/** The credit balance of the token's user. */
+export async function credits(client: NemoVideoClient, call: CallContext = {}): Promise<Balance> {
+	const data = await client.call<IDataObject>({ method: 'GET', path: CREDITS_PATH, itemIndex: call.itemIndex });
+	const available = Number(data.available ?? 0);
+	const frozen = Number(data.frozen ?? 0);
+	return { available, frozen, total: Number(data.total ?? available + frozen) };
+}
+
+// ---- upload ------------------------------------------------------------------------------------------------
+
+/** One file to send, opened anew for each attempt (a stream cannot be replayed). */
+export interface UploadPart {
+	fileName: string;
+	mimeType: string;
+	size: number;
+	open(): Promise<Readable>;
+}
+
+export interface UploadedFile extends IDataObject {
+	filename: string;
+	fileType: string;
+	cdnUrl: string;
+	width: number | null;
+	height: number | null;
+	duration: number | null;
+}
+
+function toUploadedFile(value: unknown): UploadedFile {
+	const file = (value ?? {}) as IDataObject;
+	return {
+		filename: String(file.filename ?? file.name ?? ''),
+		fileType: String(file.file_type ?? file.fileType ?? ''),
+		cdnUrl: String(file.cdn_url ?? file.cdnUrl ?? file.url ?? ''),
+		width: numberOrNull(file.width),
+		height: numberOrNull(file.height),
+		duration: numberOrNull(file.duration),
+		...(file.fps !== undefined ? { fps: file.fps as number } : {}),
+		...(file.hash !== undefined ? { hash: String(file.hash) } : {}),
+	};
+}
+
+function uploadedFiles(data: IDataObject): UploadedFile[] {
+	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
+}
+
+/** The files as repeated `files` fields of one multipart body, streamed from where they are kept. */
+async function multipartBody(files: UploadPart[]): Promise<{ body: Readable; headers: Record<string, string> }> {
+	const form = new FormData();
+	for (const file of files) {
+		form.append('files', await file.open(), { filename: file.fileName, contentType: file.mimeType, knownLength: file.size });
+	}
+	const body = new PassThrough();
+	form.on('error', (error: Error) => body.destroy(error));
+	form.pipe(body);
+	return { body, headers: { ...form.getHeaders(), 'content-length': String(form.getLengthSync()) } };
+}
+
+/** Upload, multipart: these files, in one request. */
+export async function uploadFiles(
+	client: NemoVideoClient,
+	upload: { sessionId: string; files: UploadPart[] },
+	call: CallContext = {},
+): Promise<UploadedFile[]> {
+	const data = await client.call<IDataObject>({
+		method: 'POST',
+		path: uploadPath(upload.sessionId),
+		itemIndex: call.itemIndex,
+		fileName: upload.files.map((file) => file.fileName).join(', '),
+		headersTimeoutMs: 300_000,
+		bodyTimeoutMs: 300_000,
+		stream: async () => await multipartBody(upload.files),
+	});
+	return uploadedFiles(data);
+}
+
+/** Upload, JSON: the service fetches the files at these URLs itself. */
+export async function uploadUrls(
+	client: NemoVideoClient,
+	upload: { sessionId: string; urls: string[] },
+	call: CallContext = {},
+): Promise<UploadedFile[]> {
+	const data = await client.call<IDataObject>({
+		method: 'POST',
+		path: uploadPath(upload.sessionId),
+		json: { urls: upload.urls, source_type: 'url' },
+		itemIndex: call.itemIndex,
+		headersTimeoutMs: 300_000,
+	});
+	return uploadedFiles(data);
+}
+
+// ---- the AI ---------------------------------------------------------------------------------------------------
+
+/**
+ * Sends one message to the AI and opens the answer's event stream, handed back unread (sse.ts reads it).
+ * Not idempotent: the message is never sent again once it may have been taken (that would charge twice).
+ */
+export async function runSse(
+	client: NemoVideoClient,
+	message: { sessionId: string; prompt: string },
+	call: CallContext = {},
+): Promise<HttpResponse> {
+	const { response } = await client.open({
+		method: 'POST',
+		path: RUN_SSE_PATH,
+		accept: 'text/event-stream',
+		json: {
+			app_name: APP_NAME,
+			user_id: 'me',
+			session_id: message.sessionId,
+			new_message: { role: 'user', parts: [{ text: message.prompt }] },
+		},
+		idempotent: false,
+		itemIndex: call.itemIndex,
+		headersTimeoutMs: 120_000,
+		// The stream is bounded by its reader (its time bounds), not by a silence limit here.
+		bodyTimeoutMs: 0,
+		signal: call.signal,
+	});
+	return response;
+}
+
+// ---- render -----------------------------------------------------------------------------------------------------
+
+export interface RenderStatus extends IDataObject {
+	renderId: string;
+	status: string;
+	progress: number | null;
+	url: string | null;
+	durationSeconds: number | null;
+	sizeBytes: number | null;
+}
+
+/** Reads either documented poll shape: top level `{status, output:{url}}` or wrapped `{data:{status, outputUrl}}`. */
+export function readRenderStatus(renderId: string, answer: unknown): RenderStatus {
+	const body = (answer ?? {}) as IDataObject;
+	const b = ((body.data && typeof body.data === 'object' ? body.data : body) ?? {}) as IDataObject;
+	const output = (b.output ?? {}) as IDataObject;
+	const url = output.url ?? b.outputUrl ?? b.output_url ?? b.url;
+	return {
+		renderId: String(b.id ?? renderId),
+		status: String(b.status ?? 'pending').toLowerCase(),
+		progress: numberOrNull(b.progress),
+		url: typeof url === 'string' && url ? url : null,
+		durationSeconds: numberOrNull(output.duration ?? b.duration),
+		sizeBytes: numberOrNull(output.size ?? b.size),
+	};
+}
+
+export interface RenderRequest {
+	sessionId: string;
+	draft: IDataObject;
+	output: { format: string; quality: string };
+}
+
+/** Starts a render under a new unique id (a failed one is retried under another). */
+export async function startRender(client: NemoVideoClient, render: RenderRequest, call: CallContext = {}): Promise<RenderStatus> {
+	const renderId = `render_${uuid()}`;
+	// Not idempotent: the client sends it again only when the answer proves it was not done (429, 1001, 400).
+	const answer = await client.call({
+		method: 'POST',
+		path: RENDER_PATH,
+		json: { id: renderId, sessionId: render.sessionId, draft: render.draft, output: render.output },
+		idempotent: false,
+		itemIndex: call.itemIndex,
+	});
+	return { ...readRenderStatus(renderId, answer), renderId };
+}
+
+/** One status check of a render. A read: safe to repeat. */
+export async function renderStatus(client: NemoVideoClient, renderId: string, call: CallContext = {}): Promise<RenderStatus> {
+	const answer = await client.call({
+		method: 'GET',
+		path: renderStatusPath(renderId),
+		itemIndex: call.itemIndex,
+		signal: call.signal,
+		headersTimeoutMs: 30_000,
+	});
+	return readRenderStatus(renderId, answer);
+}
+
+/**
+ * Cancels a render. Sent because the execution was cancelled, so that cancel does not
+ * stop it: only `call.signal` bounds it.
+ */
+export async function cancelRender(client: NemoVideoClient, renderId: string, call: CallContext = {}): Promise<void> {
+	await client.call({
+		method: 'POST',
+		path: `${renderStatusPath(renderId)}/cancel`,
+		json: {},
+		idempotent: true,
+		ignoreExecutionCancel: true,
+		signal: call.signal,
+	});
+}
+
+/** Where a finished video is: the URL the service gave (fetched as given), or the render's download endpoint. */
+export type RenderFile = { url: string } | { renderId: string };
+
+/** Streams a finished video; an answer that is not a file is refused (client.ts, download). */
+export async function downloadRender(client: NemoVideoClient, file: RenderFile, call: CallContext = {}): Promise<HttpResponse> {
+	const source = 'url' in file ? { url: file.url } : { path: renderDownloadPath(file.renderId) };
+	return await client.download(source, call);
+}
