@@ -8,7 +8,8 @@
 // renderId without a second render; Credits; the error texts (no credits, unknown session); every tool output's
 // size; examples 4 and 5 as shipped imported and their nodes recognised by n8n. No LLM runs here: the client
 // calls the tools with the arguments an agent would give.
-//   node test/e2e/mcp.js   (NEMOVIDEO_E2E_BUILD=1 builds first; NEMOVIDEO_E2E_VERBOSE=1 streams n8n's output)
+//   node test/e2e/mcp.js   (NEMOVIDEO_E2E_BUILD=1 builds first, NEMOVIDEO_E2E_TARBALL=<tgz> installs that package;
+//                           NEMOVIDEO_E2E_VERBOSE=1 streams n8n's output)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -166,9 +167,10 @@ runTests(
     {
       name: 'set up: n8n with the packed package, the emulator with ffmpeg, example 4 published, the MCP endpoint answering',
       fn: async () => {
-        const missing = missingPackageFiles();
+        const given = process.env.NEMOVIDEO_E2E_TARBALL;
+        const missing = given ? [] : missingPackageFiles();
         assert(!missing.length, `not built (run npm run build): ${missing.join(', ')}`);
-        const [install, tarball] = await Promise.all([ensureN8n(), process.env.NEMOVIDEO_E2E_TARBALL || packRepo({ build: process.env.NEMOVIDEO_E2E_BUILD === '1' })]);
+        const [install, tarball] = await Promise.all([ensureN8n(), given || packRepo({ build: process.env.NEMOVIDEO_E2E_BUILD === '1' })]);
         n8n = await N8nInstance.create({ install });
         await n8n.installPackage(tarball);
         emu = await startEmulator({ ffmpeg: true, renderMs: NORMAL_RENDER_MS });
