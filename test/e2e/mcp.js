@@ -300,6 +300,8 @@ runTests(
         assert(count('session') === 1 && count('upload') === 1 && count('renderStart') === 1, `calls for one video: ${calls.map((c) => c.route).join(', ')}`);
         const uploaded = calls.find((c) => c.route === 'upload').json;
         assert(uploaded && JSON.stringify(uploaded.urls) === JSON.stringify(photos.urls), `the service was sent ${JSON.stringify(uploaded)}`);
+        // The URLs go to the service as given: n8n never fetches the photos (NemoVideo must reach them, not n8n).
+        assert(!photos.requests.length, `n8n fetched the photos itself: ${JSON.stringify(photos.requests.slice(0, 3))}`);
         tokenFree(r.text, 'the Photo to Video answer');
       },
     },
