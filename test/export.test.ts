@@ -4,10 +4,14 @@
  * (`options.renderId`, `options.onTimeout`).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { renderIdsOf } from '../nodes/shared/render';
-import { NemoVideoEmulator, SAMPLE_MP4 } from './emulator';
-import { Harness, readBinary } from './harness';
+import { SAMPLE_MP4 } from './emulator';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import { readBinary } from './harness';
+import type { Harness } from './harness';
 import { sessionWithDraft } from './helpers';
 
 const TOKEN = 'nmv_usr_own_export_token';
@@ -17,20 +21,14 @@ const SAMPLE = readFileSync(SAMPLE_MP4);
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 400, sseEventDelayMs: 2 });
-	await emu.start();
-});
-afterAll(async () => {
-	await emu.stop();
-});
-beforeEach(() => {
-	emu.reset();
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
-});
-
+withEmulator(
+	{
+		config: { renderMs: 400, sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 const readySession = async () => await sessionWithDraft(emu.baseUrl, TOKEN);
 const exportNode = (parameters: Record<string, unknown>, continueOnFail?: boolean) => ({
 	type: 'nemoVideoExport',
@@ -38,6 +36,19 @@ const exportNode = (parameters: Record<string, unknown>, continueOnFail?: boolea
 	parameters,
 	continueOnFail,
 });
+const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
+
+/** A session with photos, as the Upload node makes it (no draft yet). */
+async function uploadedSession(): Promise<string> {
+	const run = await harness.run({
+		nodes: [
+			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
+			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+		],
+	});
+	expect(run.error).toBeUndefined();
+	return run.output()[0].json.sessionId as string;
+}
 const startedRenderIds = () => emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
 
 describe('the deadline', () => {
@@ -204,5 +215,83 @@ describe('resuming and checking a render by its id', () => {
 		expect(check.output()[0].json).toMatchObject({ sessionId, renderId, status: 'completed', url: expect.stringContaining(renderId) });
 		expect(check.output()[0].binary).toBeUndefined();
 		expect(emu.requestsTo('download')).toHaveLength(0);
+	});
+});
+
+describe('a session made by the Upload and Generate nodes', () => {
+	test('both poll shapes: the wrapped one too', async () => {
+		const sessionId = await uploadedSession();
+		await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'slideshow' } }] });
+		emu.config.renderPollShape = 'wrapped';
+		emu.config.renderStartShape = 'success';
+		const run = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast } }] });
+		expect(run.error).toBeUndefined();
+		expect(run.output()[0].json.url).toMatch(/^http/);
+		expect(run.output()[0].binary?.data.mimeType).toBe('video/mp4');
+	});
+
+	test('a failed render is retried once with a new id; two failures name both ids', async () => {
+		const sessionId = await uploadedSession();
+		await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'slideshow' } }] });
+
+		emu.config.renderFailTimes = 1;
+		const once = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast, download: false } }] });
+		expect(once.error).toBeUndefined();
+		const starts = emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
+		expect(starts).toHaveLength(2);
+		expect(new Set(starts).size).toBe(2);
+		expect(once.output()[0].json.failedRenderIds).toEqual([starts[0]]);
+
+		emu.reset();
+		emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
+		const session2 = await uploadedSession();
+		await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId: session2, prompt: 'slideshow' } }] });
+		emu.config.renderFailTimes = 2;
+		const twice = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId: session2, ...fast } }] });
+		const ids = emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
+		expect(ids).toHaveLength(2);
+		expect(twice.error?.description).toContain(ids[0]);
+		expect(twice.error?.description).toContain(ids[1]);
+	});
+
+	test('the deadline fails naming the render id; resuming by id downloads it', async () => {
+		const sessionId = await uploadedSession();
+		await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'slideshow' } }] });
+		emu.config.renderMs = 3000;
+		const started = Date.now();
+		const late = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, pollIntervalSeconds: 0.2, timeoutMinutes: 0.01 } }] });
+		const renderId = (emu.requestsTo('renderStart')[0].json as { id: string }).id;
+		expect(late.error?.message).toContain(renderId);
+		expect(late.error?.description).toMatch(/Resume Render ID/);
+		expect(Date.now() - started).toBeLessThan(3000);
+
+		const resumed = await harness.run({
+			nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast, options: { renderId } } }],
+		});
+		expect(resumed.error).toBeUndefined();
+		expect(resumed.output()[0].json.renderId).toBe(renderId);
+		expect(emu.requestsTo('renderStart')).toHaveLength(1);
+		expect(resumed.output()[0].binary?.data.mimeType).toBe('video/mp4');
+	});
+
+	test('refuses an empty timeline before starting a render', async () => {
+		const sessionId = await uploadedSession();
+		const run = await harness.run({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast } }] });
+		expect(run.error?.message).toMatch(/Nothing to export/);
+		expect(emu.requestsTo('renderStart')).toHaveLength(0);
+	});
+
+	test('cancelling the execution stops the wait at once and cancels the render', async () => {
+		const sessionId = await uploadedSession();
+		await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'slideshow' } }] });
+		emu.config.renderNeverFinishes = true;
+		const handle = harness.start({ nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, ...fast } }] });
+		await new Promise((resolve) => setTimeout(resolve, 1000));
+		const cancelledAt = Date.now();
+		handle.cancel();
+		await handle.done;
+		expect(Date.now() - cancelledAt).toBeLessThan(1500);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(emu.requestsTo('renderCancel')).toHaveLength(1);
 	});
 });

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 
-import { NemoVideoEmulator } from './emulator';
-import { Harness } from './harness';
-import type { WorkflowRun } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness, WorkflowRun } from './harness';
 import { SeenText } from './helpers';
 
 const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -18,20 +18,14 @@ const seen = new SeenText();
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ sseEventDelayMs: 2 });
-	await emu.start();
-});
-afterAll(async () => {
-	expect(seen.leaks([TOKEN])).toEqual([]);
-	await emu.stop();
-});
-beforeEach(() => {
-	emu.reset();
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
-});
+withEmulator(
+	{
+		config: { sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
 
 async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
 	return seen.run(await harness.run(spec));
@@ -180,5 +174,68 @@ describe('session ids that arrive as JSON numbers (issue 9, point 20)', () => {
 		const result = await generate(sessionId, 'turn these photos into a slideshow');
 		expect(result.error).toBeUndefined();
 		expect(result.output()[0].json.sessionId).toBe(sessionId);
+	});
+});
+
+describe('the event stream\'s shapes and endings', () => {
+	test('reads ADK-shaped events without doubling streamed text', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseShape = 'adk';
+		const run = await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'make a slideshow' } }] });
+		expect(run.error).toBeUndefined();
+		const text = String(run.output()[0].json.text);
+		expect(text.length).toBeGreaterThan(10);
+		const half = text.slice(0, Math.floor(text.length / 2));
+		expect(text.indexOf(half, 1)).toBe(-1);
+		expect(run.output()[0].json.stateChanged).toBe(true);
+	});
+
+	test('an edit with no text reports what changed in the state', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseScenario = 'noText';
+		const run = await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'make it 9:16' } }] });
+		expect(run.error).toBeUndefined();
+		const out = run.output()[0].json;
+		expect(out.text).toBe('');
+		expect(out.stateChanged).toBe(true);
+		expect(String(out.summary)).toMatch(/Timeline changed/);
+		expect((out.timeline as { trackCount: number }).trackCount).toBeGreaterThan(0);
+	});
+
+	test('a dropped stream is recovered from the state and the message is never re-sent', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseScenario = 'drop';
+		const run = await harness.run({
+			nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'make a slideshow', options: dropFast } }],
+		});
+		expect(run.error).toBeUndefined();
+		expect(run.output()[0].json.streamEnding).toBe('dropped');
+		expect(run.output()[0].json.stateChanged).toBe(true);
+		expect(emu.requestsTo('sse')).toHaveLength(1);
+		expect(emu.session(sessionId)!.messages).toHaveLength(1);
+	});
+
+	test('heartbeats only: times out at the bound, with one message sent', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseScenario = 'heartbeatsOnly';
+		emu.config.sseHeartbeatMs = 50;
+		const started = Date.now();
+		const run = await harness.run({
+			nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'go', options: { heartbeatTimeoutMinutes: 0.01 } } }],
+		});
+		expect(run.error?.message).toMatch(/only heartbeats/);
+		expect(run.error?.description).toMatch(/not re-sent/);
+		expect(Date.now() - started).toBeLessThan(5000);
+		expect(emu.requestsTo('sse')).toHaveLength(1);
+	});
+
+	test('an in-stream error fails the item with the service message', async () => {
+		const sessionId = await uploadedSession();
+		emu.config.sseScenario = 'inStreamError';
+		for (const shape of ['nemo', 'adk'] as const) {
+			emu.config.sseShape = shape;
+			const run = await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'go' } }] });
+			expect(run.error?.message).toMatch(/NemoVideo reported an error/);
+		}
 	});
 });

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { NemoVideoEmulator } from './emulator';
-import { Harness } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness } from './harness';
 
 const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 const TOKEN = 'nmv_usr_own_item_loop_token';
@@ -17,22 +18,14 @@ let emu: NemoVideoEmulator;
 let harness: Harness;
 const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-item-loop-'));
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 300, sseEventDelayMs: 2 });
-	await emu.start();
-});
-afterAll(async () => {
-	await emu.stop();
-	rmSync(scratch, { recursive: true, force: true });
-});
-beforeEach(() => {
-	emu.reset();
-	emu.config.renderMs = 300;
-	emu.config.sseEventDelayMs = 2;
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
-});
+withEmulator(
+	{
+		config: { renderMs: 300, sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 
 import { NemoVideoPhotoToVideo } from '../nodes/NemoVideoPhotoToVideo/NemoVideoPhotoToVideo.node';
 import { NemoVideoUpload } from '../nodes/NemoVideoUpload/NemoVideoUpload.node';
-import { NemoVideoEmulator } from './emulator';
-import { Harness } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness } from './harness';
 
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 const PHOTO_URLS = [1, 2, 3, 4, 5].map((n) => `https://photos.example.com/trip/photo-${n}.jpg`);
@@ -21,22 +22,14 @@ let emu: NemoVideoEmulator;
 let harness: Harness;
 const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-p2v-'));
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 300, sseEventDelayMs: 2 });
-	await emu.start();
-});
-afterAll(async () => {
-	await emu.stop();
-	rmSync(scratch, { recursive: true, force: true });
-});
-beforeEach(() => {
-	emu.reset();
-	emu.config.renderMs = 300;
-	emu.config.sseEventDelayMs = 2;
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
-});
+withEmulator(
+	{
+		config: { renderMs: 300, sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 const perItem = { ...fast, grouping: 'perItem', download: false, options: { concurrency: 5 } };
@@ -146,5 +139,33 @@ describe('One per Item never charges for nothing', () => {
 		});
 		expect(run.error?.message).toMatch(/credits/i);
 		expect(charged()).toEqual({ sessions: 1, uploads: 1, messages: 1, renders: 0 });
+	});
+});
+
+describe('Source: binary files', () => {
+	test('a folder of photos makes one video in one step', async () => {
+		const run = await harness.run({
+			nodes: [read(PHOTOS.slice(0, 3)), { type: 'nemoVideoPhotoToVideo', parameters: { ...fast, aspectRatio: '9:16', lengthSeconds: 12 } }],
+		});
+		expect(run.error).toBeUndefined();
+		const out = run.output();
+		expect(out).toHaveLength(1);
+		expect(out[0].json.files).toHaveLength(3);
+		expect(out[0].json.status).toBe('completed');
+		expect(out[0].binary?.data.mimeType).toBe('video/mp4');
+		expect(emu.requestsTo('session')).toHaveLength(1);
+		expect(emu.requestsTo('sse')).toHaveLength(1);
+		const message = (emu.requestsTo('sse')[0].json as { new_message: { parts: Array<{ text: string }> } }).new_message.parts[0].text;
+		expect(message).toMatch(/9:16/);
+		expect(message).toMatch(/12 seconds/);
+	});
+
+	test('perItem grouping: one video per item, in input order', async () => {
+		const run = await harness.run({
+			nodes: [read(PHOTOS.slice(0, 2)), { type: 'nemoVideoPhotoToVideo', parameters: { ...fast, grouping: 'perItem', download: false } }],
+		});
+		expect(run.error).toBeUndefined();
+		expect(run.output().map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		expect(emu.requestsTo('session')).toHaveLength(2);
 	});
 });

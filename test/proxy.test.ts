@@ -21,8 +21,10 @@ import { promisify } from 'node:util';
 
 import { downloadPublic } from '../nodes/shared/transport/download';
 import { OutboundRequestBlockedError, packageEgressGuard, proxyFor } from '../nodes/shared/transport/http';
-import { NemoVideoEmulator } from './emulator';
-import { Harness, readBinary } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import { readBinary } from './harness';
+import type { Harness } from './harness';
 import { SeenText } from './helpers';
 
 const run = promisify(execFile);
@@ -110,10 +112,16 @@ let proxy: ForwardProxy;
 let harness: Harness;
 const saved: Record<string, string | undefined> = {};
 
+withEmulator(
+	{
+		config: { renderMs: 200, sseEventDelayMs: 1 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 beforeAll(async () => {
 	for (const name of PROXY_VARIABLES) saved[name] = process.env[name];
-	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
-	await emu.start();
 	proxy = new ForwardProxy();
 	await proxy.start();
 });
@@ -121,16 +129,11 @@ afterAll(async () => {
 	setProxyEnv({});
 	for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
 	await proxy.stop();
-	await emu.stop();
 	expect(seen.leaks([TOKEN])).toEqual([]);
 });
 beforeEach(() => {
 	setProxyEnv({});
-	emu.reset();
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
 	proxy.seen.length = 0;
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
 });
 
 /** Sets exactly these proxy variables; every other one of them is removed. */

@@ -4,34 +4,35 @@
  * says so), and every 429 holds every request to that origin until its Retry-After has passed. Through n8n-core
  * (the harness) against the emulator; the emulator's recorded request times are the evidence.
  */
+import { join } from 'node:path';
+
 import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, RateLimitGate, rateLimitRule } from '../nodes/shared/transport/wait';
-import { NemoVideoEmulator } from './emulator';
-import type { RecordedRequest, Route } from './emulator';
-import { Harness } from './harness';
-import type { WorkflowRun } from './harness';
+import type { NemoVideoEmulator, RecordedRequest, Route } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness, WorkflowRun } from './harness';
 import { SeenText } from './helpers';
 
 const OWN = 'nmv_usr_own_rate_limit_suite_0123456789';
 const seen = new SeenText();
-const usedTokens = new Set<string>([OWN]);
+const BATCH = 'nmv_usr_own_rate_limit_batch_0123456789';
+const PHOTOS = [1, 2].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
+const usedTokens = new Set<string>([OWN, BATCH]);
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
 // A new emulator (so a new origin) for each test: a 429's hold on one origin must not blur the next test's timings.
-beforeEach(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
-	await emu.start();
-	emu.addToken(OWN, { credits: 500, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('anon', { baseUrl: emu.baseUrl });
-	harness.credentials.set('own', { baseUrl: emu.baseUrl, accessToken: OWN });
-});
+withEmulator(
+	{
+		perTest: true,
+		config: { renderMs: 200, sseEventDelayMs: 1 },
+		tokens: { [OWN]: { credits: 500 }, [BATCH]: { credits: 100_000 } },
+		credentials: { anon: {}, own: { accessToken: OWN }, batch: { accessToken: BATCH } },
+		usedTokens,
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 afterAll(() => expect(seen.leaks(usedTokens)).toEqual([]));
-afterEach(async () => {
-	for (const { token } of emu.issuedTokens()) usedTokens.add(token);
-	await emu.stop();
-});
 
 async function credits(credentialId = 'anon'): Promise<WorkflowRun> {
 	return seen.run(await harness.run({ credentialId, nodes: [{ type: 'nemoVideoCredits', parameters: {} }] }));
@@ -72,6 +73,16 @@ describe('5. the token call follows the transport\'s rule', () => {
 		expect(run.error?.description).toMatch(/POST \/api\/auth\/anonymous-token/);
 		expect(run.error?.description).toMatch(/more than the 120 s this node waits/);
 		expect(emu.requestsTo('token')).toHaveLength(1);
+	}, 10_000);
+
+	test('Retry-After: 3600 on a node\'s own call fails at once too, instead of parking the execution', async () => {
+		emu.inject('credits', { kind: 'rateLimit', retryAfterSeconds: 3600 }, 1);
+		const started = Date.now();
+		const run = await credits('own');
+		expect(Date.now() - started).toBeLessThan(2_000);
+		expect(run.error?.message).toBe('NemoVideo rate limit: the service asked to wait 3600 s');
+		expect(run.error?.description).toMatch(/more than the 120 s this node waits/);
+		expect(emu.requestsTo('credits')).toHaveLength(1);
 	}, 10_000);
 
 	test('Retry-After: 1 on the token call: retried once, about a second later', async () => {
@@ -156,5 +167,40 @@ describe('17. a Retry-After over the cap', () => {
 		expect(description).toMatch(/more than the 120 s this node waits, so it did not retry/);
 		expect(description).not.toMatch(/twice|retried once|waited 300 s/);
 		expect(emu.requestsTo('credits')).toHaveLength(1);
+	});
+});
+
+describe('the batch shares one rate limit', () => {
+	async function readySession(): Promise<string> {
+		const run = await harness.run({
+			credentialId: 'batch',
+			nodes: [
+				{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
+				{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+				{ type: 'nemoVideoGenerate', parameters: { prompt: 'slideshow' } },
+			],
+		});
+		expect(run.error).toBeUndefined();
+		return run.output()[0].json.sessionId as string;
+	}
+
+	test('a 429 on one item delays the others once instead of a burst of retries', async () => {
+		const sessionId = await readySession();
+		emu.inject('state', { kind: 'rateLimit', retryAfterSeconds: 1 }, 1);
+		const run = seen.run(
+			await harness.run({
+				credentialId: 'batch',
+				input: Array.from({ length: 6 }, () => ({ json: { sessionId } })),
+				nodes: [{ type: 'nemoVideoExport', parameters: { pollIntervalSeconds: 0.2, timeoutMinutes: 1, download: false, options: { concurrency: 6 } } }],
+			}),
+		);
+		expect(run.error).toBeUndefined();
+		expect(run.output()).toHaveLength(6);
+		const limited = emu.requests.filter((request) => request.status === 429);
+		expect(limited).toHaveLength(1);
+		// Nothing reached the service within the Retry-After second after the 429 (but requests already in flight).
+		const after = emu.requests.filter((request) => request.at > limited[0].at + 100 && request.at < limited[0].at + 900);
+		expect(after).toHaveLength(0);
+		expect(emu.requestsTo('renderStart')).toHaveLength(6);
 	});
 });

@@ -17,8 +17,10 @@ import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
 import { downloadPublic } from '../nodes/shared/transport/download';
 import type { EgressGuard } from '../nodes/shared/transport/http';
 import { OutboundRequestBlockedError, egressGuardFor, packageEgressGuard } from '../nodes/shared/transport/http';
-import { NemoVideoEmulator } from './emulator';
-import { Harness, readBinary } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import { readBinary } from './harness';
+import type { Harness } from './harness';
 import { SeenText, sessionWithDraft } from './helpers';
 
 const TOKEN = 'nmv_usr_own_ssrf_guard_token';
@@ -27,19 +29,15 @@ const seen = new SeenText();
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
-	await emu.start();
-});
-afterAll(async () => {
-	await emu.stop();
-	expect(seen.leaks([TOKEN])).toEqual([]);
-});
+withEmulator(
+	{
+		config: { renderMs: 200, sseEventDelayMs: 1 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
 beforeEach(() => {
-	emu.reset();
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
 	harness.nodeTypes.types['n8n-nodes-nemovideo.testFetch'] = fetchNode;
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
 import { issuingOrigin } from '../nodes/shared/transport/auth';
 import { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
 import { Harness } from './harness';
 import type { CredentialStore, WorkflowRun } from './harness';
 import { SeenText } from './helpers';
@@ -22,24 +23,15 @@ const usedTokens = new Set<string>([OWN]);
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 200, sseEventDelayMs: 1 });
-	await emu.start();
-});
-afterAll(async () => {
-	expect(seen.leaks(usedTokens)).toEqual([]);
-	await emu.stop();
-});
-beforeEach(() => {
-	emu.reset();
-	emu.addToken(OWN, { credits: 500, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('anon', { baseUrl: emu.baseUrl });
-	harness.credentials.set('own', { baseUrl: emu.baseUrl, accessToken: OWN });
-});
-afterEach(() => {
-	for (const { token } of emu.issuedTokens()) usedTokens.add(token);
-});
+withEmulator(
+	{
+		config: { renderMs: 200, sseEventDelayMs: 1 },
+		tokens: { [OWN]: { credits: 500 } },
+		credentials: { anon: {}, own: { accessToken: OWN } },
+		usedTokens,
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);afterAll(() => expect(seen.leaks(usedTokens)).toEqual([]));
 
 async function credits(on: Harness = harness, credentialId = 'anon'): Promise<WorkflowRun> {
 	return seen.run(await on.run({ credentialId, nodes: [{ type: 'nemoVideoCredits', parameters: {} }] }));

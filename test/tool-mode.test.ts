@@ -14,8 +14,10 @@ import { NemoVideoPhotoToVideo } from '../nodes/NemoVideoPhotoToVideo/NemoVideoP
 import { NemoVideoUpload } from '../nodes/NemoVideoUpload/NemoVideoUpload.node';
 import { classifyForTool, isToolMode, renameSettings, toolArgumentOf } from '../nodes/shared/toolMode';
 import { NemoVideoApiError } from '../nodes/shared/transport/errors';
-import { NemoVideoEmulator } from './emulator';
-import { Harness, PACKAGE } from './harness';
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import { PACKAGE } from './harness';
+import type { Harness } from './harness';
 import { callTool, editorToolDescription, registerToolTypes } from './harness/tool-call';
 
 const TOKEN = 'nmv_usr_own_tool_mode_token';
@@ -24,22 +26,14 @@ const PHOTO_URLS = [1, 2, 3, 4, 5].map((n) => `https://photos.example.com/trip/p
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-beforeAll(async () => {
-	emu = new NemoVideoEmulator({ renderMs: 300, sseEventDelayMs: 2 });
-	await emu.start();
-});
-afterAll(async () => {
-	await emu.stop();
-});
-beforeEach(() => {
-	emu.reset();
-	emu.config.renderMs = 300;
-	emu.config.sseEventDelayMs = 2;
-	emu.addToken(TOKEN, { credits: 100_000, anonymous: false });
-	harness = new Harness();
-	harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: TOKEN });
-});
-
+withEmulator(
+	{
+		config: { renderMs: 300, sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 const fromAI = (key: string, description = key) => `={{ $fromAI('${key}', '${description}', 'string') }}`;
 const photoToVideoTool = { source: 'url', urls: fromAI('urls', 'Photo URLs, one a line'), pollIntervalSeconds: 0.2 };
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');

@@ -14,8 +14,7 @@ import { NemoVideoApiError } from '../nodes/shared/transport/errors';
 import { parseRetryAfter } from '../nodes/shared/transport/wait';
 import { NemoVideoEmulator } from './emulator';
 import type { Fault } from './emulator';
-import { Harness } from './harness';
-import type { WorkflowRun } from './harness';
+import type { Harness, WorkflowRun } from './harness';
 import { withEmulator } from './fixtures';
 import { ATTRIBUTION, ScriptedServer, SeenText, ownTokenContext, sessionWithDraft, sleep } from './helpers';
 

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { IExecuteFunctions, INode } from 'n8n-workflow';
 
+import { ACCEPTED_FILE_TYPES } from '../nodes/shared/constants';
 import { detectFileType, parseUrlList } from '../nodes/shared/upload';
-import { NemoVideoEmulator } from './emulator';
+import type { AcceptedType } from '../nodes/shared/upload';
 import { ffmpegPath } from './emulator/media';
-import { Harness } from './harness';
 
 const run = promisify(execFile);
 
@@ -53,7 +53,57 @@ function ftyp(major: string, compatible: string[]): Buffer {
 	return Buffer.concat([box, Buffer.from([0, 0, 0, 0x21]), Buffer.from('meta'), Buffer.alloc(40)]);
 }
 
+/** A RIFF file's first bytes: the container id, a size, the form type (WEBP, AVI, WAVE). */
+function riff(form: string, id = 'RIFF'): Buffer {
+	const head = Buffer.alloc(64);
+	head.write(id, 0, 'latin1');
+	head.writeUInt32LE(56, 4);
+	head.write(form, 8, 'latin1');
+	return head;
+}
+
+/** A Matroska (EBML) file's first bytes, its DocType naming the flavour. */
+function ebml(docType: string): Buffer {
+	return Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x88]), Buffer.from(docType), Buffer.alloc(40)]);
+}
+
 describe('the type of a file from its first bytes', () => {
+	const signatures: Array<[string, Buffer, AcceptedType]> = [
+		['JPEG (FF D8 FF)', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]), 'jpg'],
+		['PNG', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(24)]), 'png'],
+		['GIF87a', Buffer.from('GIF87a\x01\x00\x01\x00', 'latin1'), 'gif'],
+		['GIF89a', Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1'), 'gif'],
+		['RIFF WEBP', riff('WEBP'), 'webp'],
+		['RIFF AVI', riff('AVI '), 'avi'],
+		['RIFF WAVE', riff('WAVE'), 'wav'],
+		['BW64 WAVE', riff('WAVE', 'BW64'), 'wav'],
+		['ftyp isom', ftyp('isom', ['isom', 'iso2', 'avc1', 'mp41']), 'mp4'],
+		['ftyp qt', ftyp('qt  ', ['qt  ']), 'mov'],
+		['ftyp M4A', ftyp('M4A ', ['M4A ', 'mp42', 'isom']), 'm4a'],
+		['ftyp heic', ftyp('heic', ['mif1', 'heic']), 'heic'],
+		['EBML matroska', ebml('matroska'), 'mkv'],
+		['EBML webm', ebml('webm'), 'webm'],
+		['ID3 tag', Buffer.concat([Buffer.from('ID3\x04\x00\x00', 'latin1'), Buffer.alloc(20)]), 'mp3'],
+		['ADTS AAC frame', Buffer.from([0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc]), 'aac'],
+	];
+
+	test.each(signatures)('%s is read as its type', (_name, head, type) => {
+		expect(detectFileType(head)).toBe(type);
+	});
+
+	test('every type the service accepts has its signature above', () => {
+		expect(new Set(signatures.map(([, , type]) => type))).toEqual(new Set(ACCEPTED_FILE_TYPES));
+	});
+
+	test('too few bytes, an unknown RIFF form or an unknown start is no type', () => {
+		expect(detectFileType(Buffer.alloc(0))).toBeNull();
+		expect(detectFileType(Buffer.from([0xff, 0xd8]))).toBeNull();
+		expect(detectFileType(Buffer.from([0x89, 0x50, 0x4e, 0x47]))).toBeNull();
+		expect(detectFileType(riff('CDXA'))).toBeNull();
+		expect(detectFileType(Buffer.from('%PDF-1.7\n'.padEnd(64, ' ')))).toBeNull();
+		expect(detectFileType(Buffer.from('PK\x03\x04'.padEnd(64, '\0'), 'latin1'))).toBeNull();
+	});
+
 	test('a QuickTime file that begins with a wide, mdat, moov, free or skip atom is a mov', async () => {
 		const mov = await ffmpegFile('clip.mov', VIDEO_SOURCE, ['-c:v', 'mjpeg', '-f', 'mov']);
 		const wideFirst = withoutFtyp(mov);
@@ -157,28 +207,5 @@ describe('the list of URLs', () => {
 			/^"ftp:\/\/example.com\/x.jpg" is not an http\(s\) URL$/,
 		);
 		expect(() => parseUrlList(urlsContext(' \n , '), 0)).toThrow(/"URLs" is empty/);
-	});
-
-	test('the Upload node sends a URL with commas to the service whole', async () => {
-		const emu = new NemoVideoEmulator({ renderMs: 300 });
-		await emu.start();
-		try {
-			const token = 'nmv_usr_own_url_list_token';
-			emu.addToken(token, { credits: 1000, anonymous: false });
-			const harness = new Harness();
-			harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: token });
-			const result = await harness.run({
-				nodes: [{ type: 'nemoVideoUpload', parameters: { source: 'url', urls: `${CLOUDINARY}\n${PLAIN}` } }],
-			});
-			expect(result.error).toBeUndefined();
-			const sent = emu.requestsTo('upload').map((request) => request.json);
-			expect(sent).toEqual([{ urls: [CLOUDINARY, PLAIN], source_type: 'url' }]);
-			expect((result.output()[0].json.files as Array<{ filename: string }>).map((file) => file.filename)).toEqual([
-				'p.jpg',
-				'b.jpg',
-			]);
-		} finally {
-			await emu.stop();
-		}
 	});
 });

@@ -1,0 +1,89 @@
+/**
+ * Broken or hostile answers end in a clear error within the item's bounds, never a hang or a process out of
+ * memory: HTML instead of JSON, truncated JSON, a gigantic body, a Content-Length that lies, an SSE line of
+ * megabytes, a stream that never ends. The transport's error table itself: test/transport.test.ts.
+ */
+import { join } from 'node:path';
+
+import type { NemoVideoEmulator } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness } from './harness';
+
+const TOKEN = 'nmv_usr_own_hostile_token';
+const PHOTOS = [1, 2].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
+
+let emu: NemoVideoEmulator;
+let harness: Harness;
+
+withEmulator(
+	{
+		config: { renderMs: 300, sseEventDelayMs: 2 },
+		tokens: { [TOKEN]: { credits: 100_000 } },
+		credentials: { 'cred-1': { accessToken: TOKEN } },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
+
+async function readySession(): Promise<string> {
+	const run = await harness.run({
+		nodes: [
+			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
+			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+			{ type: 'nemoVideoGenerate', parameters: { prompt: 'slideshow' } },
+		],
+	});
+	expect(run.error).toBeUndefined();
+	return run.output()[0].json.sessionId as string;
+}
+
+describe('hostile or broken answers end in a clear error, in bounds', () => {
+	const credits = () => harness.run({ nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
+
+	test('HTML instead of JSON', async () => {
+		emu.inject('credits', { kind: 'html' }, 3);
+		const run = await credits();
+		expect(run.error?.message).toMatch(/service error \(HTTP 502\)/);
+	});
+
+	test('truncated JSON', async () => {
+		emu.inject('credits', { kind: 'malformedJson' }, 1);
+		const run = await credits();
+		expect(run.error?.message).toMatch(/could not be read/);
+	});
+
+	test('a gigantic body is cut off, not read into memory', async () => {
+		emu.inject('credits', { kind: 'hugeBody', bytes: 200 * 1024 * 1024 }, 1);
+		const before = process.memoryUsage().rss;
+		const started = Date.now();
+		const run = await credits();
+		expect(run.error?.message).toMatch(/could not be read/);
+		expect(run.error?.description).toMatch(/larger than 32 MB/);
+		expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
+		expect(Date.now() - started).toBeLessThan(10_000);
+	});
+
+	test('a Content-Length that lies', async () => {
+		emu.inject('credits', { kind: 'lyingContentLength' }, 3);
+		const run = await credits();
+		expect(run.error?.message).toMatch(/Could not reach|could not be read/);
+	});
+
+	test('an SSE line of megabytes ends the stream with a clear error', async () => {
+		const sessionId = await readySession();
+		emu.inject('sse', { kind: 'sseHugeLine', bytes: 8 * 1024 * 1024 }, 1);
+		const run = await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'again' } }] });
+		expect(run.error?.message).toMatch(/did not finish: an event larger than 4 MB/);
+		expect(emu.requestsTo('sse')).toHaveLength(2);
+	});
+
+	test('a never-ending stream is cut at the timeout', async () => {
+		const sessionId = await readySession();
+		emu.inject('sse', { kind: 'sseEndless' }, 1);
+		const started = Date.now();
+		const run = await harness.run({
+			nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'again', timeoutMinutes: 0.02 } }],
+		});
+		expect(run.error?.message).toMatch(/did not finish: no end of the answer/);
+		expect(Date.now() - started).toBeLessThan(5000);
+	});
+});
