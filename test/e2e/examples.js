@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 'use strict';
-// The example workflows in real n8n 2.41.1, with the package installed from its tarball as users install it, against
-// the emulator rendering real H.264 slideshows (ffmpeg): example 1 (its trigger swapped for a manual one) and
-// example 3 end to end with the MP4 on disk checked by ffprobe; a no-credits failure; the anonymous token kept in the
-// credential across executions; example 2 imported.
+// The example workflows in real n8n (the line of NEMOVIDEO_N8N_LINE: 2.41 or 1.123, lib/install.js), with the package
+// installed from its tarball as users install it, against the emulator rendering real H.264 slideshows (ffmpeg):
+// example 1 (its trigger swapped for a manual one) and example 3 end to end with the MP4 on disk checked by ffprobe;
+// a no-credits failure; the anonymous token kept in the credential across executions; examples 1 and 2 imported.
+// N8N_DEFAULT_BINARY_DATA_MODE (memory `default` or `filesystem`) passes through to n8n; the suite checks n8n used it.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { ensureN8n } = require('./lib/install');
-const { N8nInstance, packRepo, nodeOutput, missingPackageFiles } = require('./lib/n8n');
+const { N8nInstance, packageTarball, nodeOutput } = require('./lib/n8n');
 const { startEmulator } = require('./lib/emulator');
 const { runTests, assert } = require('./lib/runner');
 const { testCopy, copySamplePhotos, videosIn, loadExample } = require('./lib/examples');
@@ -21,6 +22,15 @@ const photosDir = path.join(work, 'photos');
 let n8n;
 let emu;
 let ownCredential;
+/** The binary data mode n8n runs in: as set, else n8n's default (1.x: in memory, 2.x: the filesystem). */
+let binaryMode;
+
+/** The binary property `data` of a node's first output item in a parsed run. */
+function binaryOf(result, nodeName) {
+  const runs = result && result.data && result.data.resultData && result.data.resultData.runData[nodeName];
+  const item = runs && runs[0] && runs[0].data && runs[0].data.main && runs[0].data.main[0] && runs[0].data.main[0][0];
+  return (item && item.binary && item.binary.data) || {};
+}
 
 /** A clean emulator with the own token holding `credits`. */
 async function resetEmulator(credits) {
@@ -55,11 +65,12 @@ runTests(
     {
       name: 'set up: n8n, the packed package, the emulator with ffmpeg',
       fn: async () => {
-        const missing = missingPackageFiles();
-        assert(!missing.length, `not built (run npm run build): ${missing.join(', ')}`);
         copySamplePhotos(photosDir);
-        n8n = await N8nInstance.create({ install: await ensureN8n(), env: { N8N_RESTRICT_FILE_ACCESS_TO: work } });
-        await n8n.installPackage(await packRepo());
+        const install = await ensureN8n();
+        binaryMode = process.env.N8N_DEFAULT_BINARY_DATA_MODE || (install.version.startsWith('1.') ? 'default' : 'filesystem');
+        console.log(`     n8n ${install.version} on Node ${install.nodeVersion}, binary data mode ${binaryMode}${process.env.N8N_DEFAULT_BINARY_DATA_MODE ? '' : " (n8n's default)"}`);
+        n8n = await N8nInstance.create({ install, env: { N8N_RESTRICT_FILE_ACCESS_TO: work } });
+        await n8n.installPackage(await packageTarball());
         emu = await startEmulator({ ffmpeg: true, renderMs: 1000 });
         await emu.admin.addToken({ token: OWN_TOKEN, credits: 10000, anonymous: false });
         [ownCredential] = await n8n.importCredentials([{ name: 'NemoVideo account', type: 'nemoVideoApi', data: { accessToken: OWN_TOKEN, baseUrl: emu.baseUrl } }]);
@@ -79,6 +90,13 @@ runTests(
         assert(Math.abs(info.durationSeconds - 15) < 0.5, `duration ${info.durationSeconds}, the example asks for 15 s`);
         const sessions = await emu.admin.sessions();
         assert(sessions.length === 1, `${sessions.length} sessions for one folder, expected 1`);
+        // The MP4 went through n8n's binary data store in the mode asked for: a reference in filesystem mode
+        // ("filesystem-v2:…"), the bytes in the item in memory mode (n8n-core BinaryDataService.store).
+        const video = binaryOf(r.result, 'Photo to Video');
+        const inline = Boolean(video.data && video.data.length > 1000);
+        console.log(`     binary data mode ${binaryMode}: the MP4 item's binary data is ${video.id ? `stored as ${video.id.split(':')[0]}:…` : inline ? 'in the item (base64)' : 'missing'}`);
+        if (binaryMode === 'default') assert(!video.id && inline, `in-memory mode, yet the MP4 item holds ${JSON.stringify({ id: video.id, inline })}`);
+        else assert(String(video.id).startsWith(`${binaryMode}`), `${binaryMode} mode, yet the MP4 item's binary id is ${video.id}`);
       },
     },
     {
@@ -102,6 +120,8 @@ runTests(
         const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eNoCredits', 'out-none');
         assert(r.exitCode !== 0, 'exit 0 without credits');
         assert(/No NemoVideo credits left/.test(r.errorMessage || ''), `error message: ${r.errorMessage}`);
+        assert(/No NemoVideo credits left/.test(r.stdout), 'the mapped message is not in n8n\'s output');
+        console.log(`     n8n said: ${r.errorMessage}`);
         assert(/Top up credits/.test(r.stdout), 'the description (what to do) is not in the output');
         assert(videosIn(outDir).length === 0, 'a video was written');
         assert(!r.stdout.includes(OWN_TOKEN) && !r.stderr.includes(OWN_TOKEN), 'the token appears in n8n\'s output');
@@ -119,10 +139,21 @@ runTests(
           ] };
         const id = await n8n.importWorkflow(workflow);
         const first = await n8n.execute(id);
+        const afterFirst = Math.max(0, ...(await emu.admin.requests()).map((request) => request.seq));
         const second = await n8n.execute(id);
         assert(first.exitCode === 0 && second.exitCode === 0, `exits ${first.exitCode}, ${second.exitCode}: ${first.errorMessage || second.errorMessage}`);
         const tokens = await emu.admin.tokens();
         assert(tokens.length === 1, `${tokens.length} anonymous tokens issued, expected 1`);
+        const tokenCalls = await emu.admin.requests({ route: 'token' });
+        assert(tokenCalls.length === 1, `${tokenCalls.length} calls for an anonymous token over two executions, expected 1`);
+        // The first execution: the token call, n8n's check call right after it (the credential's test request),
+        // the node's call. The second: the node's call with the stored token, no token call.
+        const creditCalls = await emu.admin.requests({ route: 'credits' });
+        assert(creditCalls.every((c) => c.status === 200 && c.token === tokens[0].token),
+          `credits calls: ${JSON.stringify(creditCalls.map((c) => ({ status: c.status, sameToken: c.token === tokens[0].token })))}`);
+        const secondRun = (await emu.admin.requests({ since: afterFirst })).filter((request) => request.route !== 'admin');
+        assert(secondRun.length === 1 && secondRun[0].route === 'credits' && secondRun[0].token === tokens[0].token,
+          `the second execution's calls: ${JSON.stringify(secondRun.map((request) => request.route))}`);
         const stored = (await n8n.exportCredentials()).find((credential) => credential.id === anonymous);
         assert(stored.data.sessionToken === tokens[0].token, 'n8n did not keep the fetched token in the credential');
         assert(stored.data.clientId === tokens[0].clientId, 'n8n did not keep the generated client id');
@@ -130,14 +161,19 @@ runTests(
       },
     },
     {
-      name: 'example 2 (cloud storage trigger) imports cleanly',
+      name: 'examples 2 (cloud storage trigger) and 1 (schedule trigger), as shipped, import cleanly',
       fn: async () => {
-        const example = loadExample('02-cloud-upload-to-vertical-clip.json');
-        const id = await n8n.importWorkflow({ ...example, id: 'e2eExample2' });
-        const stored = (await n8n.exportWorkflows()).find((workflow) => workflow.id === id);
-        assert(stored, 'example 2 is not in n8n after the import');
-        assert(stored.nodes.length === example.nodes.length, `${stored.nodes.length} nodes stored, ${example.nodes.length} in the file`);
-        assert(Object.keys(stored.connections).length === example.nodes.length - 1, 'connections lost');
+        for (const [file, id] of [['02-cloud-upload-to-vertical-clip.json', 'e2eExample2'], ['01-scheduled-folder-to-video.json', 'e2eExample1Shipped']]) {
+          const example = loadExample(file);
+          assert(await n8n.importWorkflow({ ...example, id }) === id, `${file}: imported under another id`);
+          const stored = (await n8n.exportWorkflows()).find((workflow) => workflow.id === id);
+          assert(stored, `${file} is not in n8n after the import`);
+          assert(stored.name === example.name, `${file}: stored as "${stored.name}"`);
+          const types = (w) => w.nodes.map((node) => `${node.name}:${node.type}@${node.typeVersion}`).sort().join(',');
+          assert(types(stored) === types(example), `${file}: nodes stored ${types(stored)}, in the file ${types(example)}`);
+          assert(JSON.stringify(stored.connections) === JSON.stringify(example.connections), `${file}: connections changed`);
+          console.log(`     ${file}: ${stored.nodes.length} nodes, ${Object.keys(stored.connections).length} connections, listed by n8n export:workflow`);
+        }
       },
     },
   ],

@@ -1,8 +1,9 @@
 'use strict';
-// One throwaway n8n instance (its own N8N_USER_FOLDER) on the cached n8n install, run with Node 24.
+// One throwaway n8n instance (its own N8N_USER_FOLDER) on a cached n8n install (lib/install.js), run with that
+// install's Node.
 //
 //   const n8n = await N8nInstance.create();             // ensures Node 24 + n8n, makes the user folder
-//   await n8n.installPackage(await packRepo());          // npm pack of the repo -> ~/.n8n/nodes, as users install it
+//   await n8n.installPackage(await packageTarball());    // npm pack of the repo (or $NEMOVIDEO_E2E_TARBALL) -> ~/.n8n/nodes
 //   await n8n.importCredentials([{ id, name, type, data: {...} }]);
 //   await n8n.importWorkflow(workflowJson);
 //   const r = await n8n.execute(workflowJson.id);        // { exitCode, result, stdout, stderr, durationMs }
@@ -29,7 +30,6 @@ const BASE_ENV = {
   N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
   N8N_PERSONALIZATION_ENABLED: 'false',
   N8N_TEMPLATES_ENABLED: 'false',
-  N8N_DISABLED_MODULES: 'mcp-registry',
   N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
   DB_TYPE: 'sqlite',
   // Keep at info: at warn, `n8n execute` prints no result and still exits 0.
@@ -94,10 +94,12 @@ function nodeOutput(result, nodeName, { run = 0, output = 0 } = {}) {
   return (items || []).map((i) => i.json);
 }
 
+/** Terminal colour codes (ESC [ … m) in n8n's log lines. */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** n8n's own report of a community package it failed to load (error lines), from CLI/server output. */
 function packageLoadErrors(output, name = PACKAGE_NAME) {
-  // eslint-disable-next-line no-control-regex
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = output.replace(ANSI_COLOUR, '');
   const out = [];
   const re = new RegExp(`Failed to load package "${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^\n]*`, 'g');
   for (const m of plain.matchAll(re)) {
@@ -127,7 +129,7 @@ function lastNodeItems(result) {
 async function packRepo({ root = REPO_ROOT, build = false, destDir } = {}) {
   const t0 = Date.now();
   if (build || !fs.existsSync(path.join(root, 'dist'))) {
-    await run('npm', ['run', 'build'], { cwd: root, env: cleanEnv(), label: 'npm run build', timeoutMs: 600000 });
+    await run('npm', ['run', 'build', '--silent'], { cwd: root, env: cleanEnv(), label: 'npm run build', timeoutMs: 600000 });
   }
   const dest = destDir || fs.mkdtempSync(path.join(os.tmpdir(), 'nemovideo-e2e-pack-'));
   if (!destDir) process.once('exit', () => fs.rmSync(dest, { recursive: true, force: true })); // the tarball lives as long as this process
@@ -143,6 +145,23 @@ async function packRepo({ root = REPO_ROOT, build = false, destDir } = {}) {
   const tarball = path.join(dest, info[0].filename);
   log(`packed ${info[0].name}@${info[0].version}: ${tarball} (${info[0].entryCount} files, ${(Date.now() - t0) / 1000} s)`);
   return tarball;
+}
+
+/**
+ * The package tarball under test: $NEMOVIDEO_E2E_TARBALL when set (run-all.js packs the repo once, so every suite
+ * on every n8n line installs the same tarball, whatever happens to dist/ meanwhile), else the repo packed now.
+ */
+async function packageTarball({ build = process.env.NEMOVIDEO_E2E_BUILD === '1' } = {}) {
+  const given = process.env.NEMOVIDEO_E2E_TARBALL;
+  if (given) {
+    if (!fs.existsSync(given)) throw new Error(`NEMOVIDEO_E2E_TARBALL=${given}: no such file`);
+    return path.resolve(given);
+  }
+  if (!build && fs.existsSync(path.join(REPO_ROOT, 'dist'))) {
+    const missing = missingPackageFiles();
+    if (missing.length) throw new Error(`package.json's n8n section names files that are not built (n8n would refuse the whole package; run npm run build): ${missing.join(', ')}`);
+  }
+  return packRepo({ build });
 }
 
 class N8nInstance {
@@ -190,12 +209,13 @@ class N8nInstance {
       N8N_PORT: String(this.port || 5678),
       // n8n 2.x confines the Read/Write Files node to ~/.n8n-files unless told otherwise.
       N8N_RESTRICT_FILE_ACCESS_TO: path.join(this.userFolder, 'files'),
+      ...this.install.env, // what this n8n line needs (lib/install.js LINES)
       ...this.extraEnv,
       ...extra,
     });
   }
 
-  /** Runs an n8n CLI command to completion with Node 24. */
+  /** Runs an n8n CLI command to completion with the install's Node. */
   async cli(args, { timeoutMs = CLI_TIMEOUT_MS, env } = {}) {
     // Each CLI process starts its own task broker: its own port, so CLI calls may run beside each other and `start`.
     const brokerPort = await freePort();
@@ -226,7 +246,7 @@ class N8nInstance {
     await run(
       'npm',
       ['install', '--prefix', this.nodesDir, '--omit=dev', '--omit=peer', '--no-audit', '--no-fund', path.resolve(tarball)],
-      { cwd: this.nodesDir, env: cleanEnv(), label: 'npm install package', timeoutMs: 300000 },
+      { cwd: this.nodesDir, env: cleanEnv(), label: 'npm install package', timeoutMs: 300000, logFile: path.join(this.workDir, 'npm-install-package.log') },
     );
     const installed = path.join(this.nodesDir, 'node_modules', PACKAGE_NAME);
     if (fs.lstatSync(installed).isSymbolicLink()) throw new Error(`${installed} is a symlink; it must be a real install`);
@@ -333,7 +353,10 @@ class N8nInstance {
     return proc;
   }
 
-  /** `n8n start`: main process with the editor on 127.0.0.1:<free port>. Waits for /healthz and readiness. */
+  /**
+   * `n8n start`: main process with the editor on 127.0.0.1:<free port>. Waits for /healthz/readiness (database
+   * connected and migrated, REST API up); the webhooks of active workflows come later: see waitForWebhook().
+   */
   async start({ port, timeoutMs, env } = {}) {
     if (this.url) throw new Error('already started');
     this.port = port || this.port || (await freePort());
@@ -344,13 +367,55 @@ class N8nInstance {
     return { url, startMs: proc.startMs };
   }
 
-  /** `n8n worker` (queue mode): health checks on a free port. Returns the process record. */
+  /**
+   * Waits until the production webhook `webhookPath` (for `method`) is registered on this main process; resolves the
+   * milliseconds waited. n8n 2.41 answers /healthz/readiness before it has registered the webhooks of active
+   * workflows (404 "The requested webhook … is not registered" meanwhile: ~0.5 s idle, seconds under load), so a
+   * test that calls a webhook waits for this, not for readiness. The probe is a CORS preflight (OPTIONS with an
+   * Origin): n8n looks the webhook up as it does for the call (LiveWebhooks.findAccessControlOptions -> findWebhook)
+   * and answers "… is not registered" (404, or 500 from the preflight) until it is registered, 204 after, without
+   * starting an execution.
+   */
+  async waitForWebhook(webhookPath, { method = 'POST', timeoutMs = 120000 } = {}) {
+    if (!this.url) throw new Error(`n8n ${this.name} is not started: no webhook to wait for`);
+    const t0 = Date.now();
+    let last = 'no answer';
+    for (;;) {
+      const main = this.mainProcess && this.mainProcess.child;
+      if (main && (main.exitCode !== null || main.signalCode !== null)) {
+        throw new Error(`n8n ${this.name} exited (code ${main.exitCode}) before webhook ${method} ${webhookPath} was registered\n${this.mainProcess.output.slice(-3000)}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/webhook/${webhookPath}`, {
+          method: 'OPTIONS',
+          headers: { origin: this.url, 'access-control-request-method': method },
+          signal: AbortSignal.timeout(5000),
+        });
+        const text = await res.text();
+        last = `HTTP ${res.status} ${text.slice(0, 200)}`;
+        if (res.ok) return Date.now() - t0;
+        // Not yet: 404 from the method lookup, 500 (an HTML page) when the preflight's own lookup throws.
+        if (!/is not registered/.test(text)) throw new Error(`webhook ${method} ${webhookPath}: the registration probe got ${last}`);
+      } catch (e) {
+        if (/registration probe/.test(e.message)) throw e;
+        last = String(e.message || e);
+      }
+      if (Date.now() - t0 > timeoutMs) {
+        throw new Error(`webhook ${method} ${webhookPath} not registered on n8n ${this.name} within ${timeoutMs} ms (last probe: ${last})\n${this.mainProcess ? this.mainProcess.output.slice(-3000) : ''}`);
+      }
+      await sleep(100); // poll interval of the probe above; the bound is timeoutMs
+    }
+  }
+
+  /** `n8n worker` (queue mode): health checks on a free port; waits until it takes jobs. Returns the process record. */
   async startWorker({ concurrency = 10, env, timeoutMs } = {}) {
     const healthPort = await freePort();
     const brokerPort = await freePort();
     return this.spawnServer('worker', ['worker', `--concurrency=${concurrency}`], {
       env: { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...env },
-      healthUrl: `http://127.0.0.1:${healthPort}/healthz`,
+      // Readiness, not /healthz: the worker server answers /healthz as soon as it listens, readiness only once the
+      // worker takes jobs from the queue (n8n 2.41 scaling/worker-server.js: markAsReady() after setupWorker()).
+      healthUrl: `http://127.0.0.1:${healthPort}/healthz/readiness`,
       timeoutMs,
     });
   }
@@ -378,6 +443,7 @@ function tail(r) {
 module.exports = {
   N8nInstance,
   packRepo,
+  packageTarball,
   parseExecuteOutput,
   executionError,
   nodeOutput,

@@ -124,6 +124,31 @@ function runCapture(cmd, args, { env, cwd, timeoutMs = 120000, onStdout, onStder
   });
 }
 
+/**
+ * Resolves when the child's output (stdout or stderr) matches `pattern`; rejects when the child exits first or after
+ * `timeoutMs`. Resolves the output seen so far. Output already printed before the call is not seen: call it right
+ * after spawning.
+ */
+function waitForOutput(child, pattern, { what = 'the process', timeoutMs = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const streams = [child.stdout, child.stderr].filter(Boolean);
+    const done = (error) => {
+      clearTimeout(timer);
+      for (const stream of streams) stream.off('data', onData).resume(); // keep draining: a full pipe would block the child
+      if (error) reject(new Error(`${error}\n--- its output ---\n${seen.slice(-3000)}`));
+      else resolve(seen);
+    };
+    const onData = (b) => {
+      seen = (seen + b).slice(-100000);
+      if (pattern.test(seen)) done();
+    };
+    const timer = setTimeout(() => done(`${what} did not print ${pattern} within ${timeoutMs} ms`), timeoutMs);
+    for (const stream of streams) stream.on('data', onData);
+    child.exited.then(({ code, signal }) => done(`${what} exited (code ${code}, signal ${signal}) before it printed ${pattern}`));
+  });
+}
+
 /** Env for child tools: without npm's run-script variables (when started by `npm test`) and NODE_OPTIONS. */
 function cleanEnv(extra = {}) {
   const env = {};
@@ -135,4 +160,4 @@ function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-module.exports = { spawnGroup, stopGroup, killGroup, killAllSync, freePort, runCapture, cleanEnv, sleep };
+module.exports = { spawnGroup, stopGroup, killGroup, killAllSync, freePort, runCapture, cleanEnv, sleep, waitForOutput };
