@@ -1,20 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 
 import { renderIdsOf } from './render';
 import { compactForTool, isToolMode, toolError, toolErrorJson } from './toolMode';
 import { NemoVideoClient } from './transport/client';
+import { asNodeError } from './transport/errors';
 
 export type ItemWork = (itemIndexes: number[], client: NemoVideoClient) => Promise<INodeExecutionData[]>;
-
-function withItemIndex(ctx: IExecuteFunctions, error: unknown, itemIndex: number): Error {
-	if (error instanceof NodeOperationError || (error as { context?: IDataObject }).context) {
-		const context = (error as { context: IDataObject }).context;
-		if (context.itemIndex === undefined) context.itemIndex = itemIndex;
-		return error as Error;
-	}
-	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
-}
 
 /** The pairedItem of an output made from these input items: one object for one item, as n8n writes it. */
 export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItemData[] {
@@ -109,7 +100,7 @@ async function runAll(
 				const outputs = await work(group, client);
 				results[index] = outputs.map((output) => ({ ...output, pairedItem: output.pairedItem ?? pairedWith(group) }));
 			} catch (error) {
-				results[index] = withItemIndex(ctx, error, group[0]);
+				results[index] = asNodeError(ctx.getNode(), error, group[0]);
 				if (!ctx.continueOnFail()) stopped = true;
 			}
 		}

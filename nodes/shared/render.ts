@@ -1,5 +1,5 @@
-import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { ExecutionBaseError, IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import { waitForRender } from './polling';
 import { readSessionState } from './session';
@@ -60,7 +60,7 @@ export function exportSettings(
  * Puts the render's ids on an error, where n8n keeps an error's details (`context`), so that the item loop can
  * copy them into the error item under Continue On Fail and a caller can resume without parsing text.
  */
-function withRenderIds<E extends NodeApiError | NodeOperationError>(error: E, ids: RenderIds): E {
+function withRenderIds<E extends ExecutionBaseError>(error: E, ids: RenderIds): E {
 	const nemoVideo: RenderIds = { sessionId: ids.sessionId, renderId: ids.renderId, failedRenderIds: [...ids.failedRenderIds] };
 	if (ids.url) nemoVideo.url = ids.url;
 	error.context.nemoVideo = nemoVideo;

@@ -1,4 +1,4 @@
-import type { INode, JsonObject } from 'n8n-workflow';
+import type { ExecutionBaseError, INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { ACCEPTED_FILE_TYPES, REGISTER_URL } from '../constants';
@@ -215,16 +215,23 @@ export function describeFailure(
 	}
 }
 
+/** n8n's own errors (NodeApiError, NodeOperationError, an expression's error) carry a context. */
+function isN8nError(error: unknown): error is ExecutionBaseError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return true;
+	const context = (error as { context?: unknown } | undefined)?.context;
+	return error instanceof Error && typeof context === 'object' && context !== null;
+}
+
 /**
- * Passes n8n's own errors through unchanged (they already carry item and HTTP context) and wraps anything else,
- * so what reaches the user is always a NodeApiError or NodeOperationError.
+ * The one error normaliser, so that what reaches the user is always one of n8n's errors naming its item: n8n's
+ * own pass through (they already carry their kind and HTTP context), with the item index filled in where they
+ * have none; a cancellation says so; anything else becomes a NodeOperationError of the item.
  */
-export function asNodeError(
-	node: INode,
-	error: unknown,
-	itemIndex?: number,
-): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+export function asNodeError(node: INode, error: unknown, itemIndex?: number): ExecutionBaseError {
+	if (isN8nError(error)) {
+		if (error.context.itemIndex === undefined && itemIndex !== undefined) error.context.itemIndex = itemIndex;
+		return error;
+	}
 	const name = (error as { name?: string })?.name;
 	if (name === 'AbortError') {
 		return new NodeOperationError(node, 'The execution was cancelled', {
