@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 
+import { suggestNextStep } from '../nodes/shared/generate';
+
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import type { Harness, WorkflowRun } from './harness';
@@ -237,5 +239,34 @@ describe('the event stream\'s shapes and endings', () => {
 			const run = await harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'go' } }] });
 			expect(run.error?.message).toMatch(/NemoVideo reported an error/);
 		}
+	});
+});
+
+describe('the suggested next step (suggestNextStep)', () => {
+	test.each([
+		['Your video is ready. Export it when you like.', 'export'],
+		['You can download the result now', 'export'],
+		['视频已生成，可以导出了', 'export'],
+		['点击下载', 'export'],
+		['Please upload a few more photos', 'upload'],
+		['请上传照片', 'upload'],
+		['Open the timeline to check the order', 'state'],
+		['Preview it first', 'state'],
+		['打开预览', 'state'],
+		['时间线已更新', 'state'],
+		['Done: a warm slideshow of your trip', 'none'],
+		['', 'none'],
+	] as const)('%j → %s', (text, step) => {
+		expect(suggestNextStep(text)).toBe(step);
+	});
+
+	test('export wins over upload, and upload over state, when the text names several', () => {
+		expect(suggestNextStep('Upload more photos or export the timeline as it is')).toBe('export');
+		expect(suggestNextStep('Open the editor and upload the music')).toBe('upload');
+	});
+
+	test('a word inside another word is not the step', () => {
+		expect(suggestNextStep('exported yesterday; the reopened uploads folder; downloads')).toBe('none');
+		expect(suggestNextStep('EXPORT')).toBe('export');
 	});
 });

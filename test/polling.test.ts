@@ -178,4 +178,31 @@ describe('reading a poll answer (readRenderStatus)', () => {
 	test('no progress field reads as null, not 0', () => {
 		expect(readRenderStatus('render_c', { status: 'pending' }).progress).toBeNull();
 	});
+
+	test('the URL, duration and size from output, else outputUrl, output_url or url; an empty URL is none', () => {
+		const nested = { status: 'completed', output: { url: 'https://cdn.example/o.mp4', duration: 9.5, size: 100 }, outputUrl: 'https://cdn.example/other.mp4', duration: 1, size: 1 };
+		expect(readRenderStatus('render_d', nested)).toEqual({
+			renderId: 'render_d',
+			status: 'completed',
+			progress: null,
+			url: 'https://cdn.example/o.mp4',
+			durationSeconds: 9.5,
+			sizeBytes: 100,
+		});
+		expect(readRenderStatus('r', { output_url: 'https://cdn.example/snake.mp4' }).url).toBe('https://cdn.example/snake.mp4');
+		expect(readRenderStatus('r', { url: 'https://cdn.example/bare.mp4' }).url).toBe('https://cdn.example/bare.mp4');
+		expect(readRenderStatus('r', { status: 'completed', output: { url: '' } }).url).toBeNull();
+		expect(readRenderStatus('r', { status: 'completed', url: 42 }).url).toBeNull();
+	});
+
+	test('numbers sent as strings are read; what is not a finite number is null', () => {
+		expect(readRenderStatus('r', { progress: '73', duration: ' 12.5 ', size: '2048' })).toMatchObject({ progress: 73, durationSeconds: 12.5, sizeBytes: 2048 });
+		expect(readRenderStatus('r', { progress: 'soon', duration: '', size: Number.NaN })).toMatchObject({ progress: null, durationSeconds: null, sizeBytes: null });
+	});
+
+	test('no id keeps the id polled for; no status (or no answer at all) is pending', () => {
+		expect(readRenderStatus('render_e', { data: { progress: 5 } })).toMatchObject({ renderId: 'render_e', status: 'pending', progress: 5 });
+		expect(readRenderStatus('render_f', undefined)).toEqual({ renderId: 'render_f', status: 'pending', progress: null, url: null, durationSeconds: null, sizeBytes: null });
+		expect(readRenderStatus('render_g', { id: 'render_h', status: 'Failed' })).toMatchObject({ renderId: 'render_h', status: 'failed' });
+	});
 });
