@@ -41,6 +41,26 @@ describe('SseReader: the stream is flushed at its end (issue 9, point 12)', () =
 		}
 	});
 
+	test('an event cut anywhere between chunks (inside a line, between CR and LF) is read whole', () => {
+		const stream = 'event: message\r\ndata: {"type":"text","content":"Hello"}\r\n\r\ndata: {"n":2}\n\n';
+		for (let cut = 1; cut < stream.length; cut++) {
+			expect(messagesOf([stream.slice(0, cut), stream.slice(cut)])).toEqual([
+				{ event: 'message', data: '{"type":"text","content":"Hello"}' },
+				{ event: undefined, data: '{"n":2}' },
+			]);
+		}
+	});
+
+	test('comment lines (keep-alives) go to onComment, never to onMessage', () => {
+		const messages: string[] = [];
+		const comments: string[] = [];
+		const reader = new SseReader({ onMessage: (message) => messages.push(message.data), onComment: (comment) => comments.push(comment) });
+		reader.feed(': ping\n\ndata: {"n":1}\n:keep-alive\n\n');
+		reader.finish();
+		expect(messages).toEqual(['{"n":1}']);
+		expect(comments.map((comment) => comment.trim())).toEqual(['ping', 'keep-alive']);
+	});
+
 	test('a finished reader takes no more text', () => {
 		const reader = new SseReader({ onMessage: () => {} });
 		reader.finish();
