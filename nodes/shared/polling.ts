@@ -127,7 +127,7 @@ function isTransient(error: unknown): boolean {
 	);
 }
 
-export function isFinal(status: RenderStatus): boolean {
+function isFinal(status: RenderStatus): boolean {
 	return FINAL.has(status.status);
 }
 

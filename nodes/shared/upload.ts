@@ -115,7 +115,7 @@ function humanSize(bytes: number): string {
 }
 
 /** The binary property names to upload from one item: a comma list, or `*` for every binary the item has. */
-export function binaryPropertyNames(ctx: IExecuteFunctions, itemIndex: number): string[] {
+function binaryPropertyNames(ctx: IExecuteFunctions, itemIndex: number): string[] {
 	const raw = String(ctx.getNodeParameter('binaryProperties', itemIndex, 'data') ?? '').trim();
 	const item = ctx.getInputData()[itemIndex];
 	if (raw === '*') {

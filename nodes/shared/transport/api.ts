@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 
 import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
 import { FormData, uuid } from '../vendor';
-import type { NemoVideoClient } from './client';
+import type { CallOptions, NemoVideoClient } from './client';
 import type { HttpResponse } from './http';
 
 /**
@@ -68,7 +68,7 @@ export function tokenCheckRequest(baseUrl: string, token?: string): IHttpRequest
 // ---- reading answers -------------------------------------------------------------------------------------
 
 /** A number the service sent (as a number or as its digits), else null: never a guess. */
-export function numberOrNull(value: unknown): number | null {
+function numberOrNull(value: unknown): number | null {
 	if (typeof value === 'number') return Number.isFinite(value) ? value : null;
 	if (typeof value !== 'string' || value.trim() === '') return null;
 	const number = Number(value);
@@ -154,10 +154,6 @@ function toUploadedFile(value: unknown): UploadedFile {
 	};
 }
 
-function uploadedFiles(data: IDataObject): UploadedFile[] {
-	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
-}
-
 /** The files as repeated `files` fields of one multipart body, streamed from where they are kept. */
 async function multipartBody(files: UploadPart[]): Promise<{ body: Readable; headers: Record<string, string> }> {
 	const form = new FormData();
@@ -170,38 +166,38 @@ async function multipartBody(files: UploadPart[]): Promise<{ body: Readable; hea
 	return { body, headers: { ...form.getHeaders(), 'content-length': String(form.getLengthSync()) } };
 }
 
-/** Upload, multipart: these files, in one request. */
+/** The upload call, for either body; the service answers what it made of each file. */
+async function upload(
+	client: NemoVideoClient,
+	sessionId: string,
+	call: CallContext,
+	body: Pick<CallOptions, 'json' | 'stream' | 'fileName' | 'bodyTimeoutMs'>,
+): Promise<UploadedFile[]> {
+	const path = uploadPath(sessionId);
+	const data = await client.call<IDataObject>({ method: 'POST', path, itemIndex: call.itemIndex, headersTimeoutMs: 300_000, ...body });
+	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
+}
+
+/** Upload, multipart: these files, in one request (a retry reopens them). */
 export async function uploadFiles(
 	client: NemoVideoClient,
-	upload: { sessionId: string; files: UploadPart[] },
+	files: { sessionId: string; files: UploadPart[] },
 	call: CallContext = {},
 ): Promise<UploadedFile[]> {
-	const data = await client.call<IDataObject>({
-		method: 'POST',
-		path: uploadPath(upload.sessionId),
-		itemIndex: call.itemIndex,
-		fileName: upload.files.map((file) => file.fileName).join(', '),
-		headersTimeoutMs: 300_000,
+	return await upload(client, files.sessionId, call, {
+		fileName: files.files.map((file) => file.fileName).join(', '),
 		bodyTimeoutMs: 300_000,
-		stream: async () => await multipartBody(upload.files),
+		stream: async () => await multipartBody(files.files),
 	});
-	return uploadedFiles(data);
 }
 
 /** Upload, JSON: the service fetches the files at these URLs itself. */
 export async function uploadUrls(
 	client: NemoVideoClient,
-	upload: { sessionId: string; urls: string[] },
+	urls: { sessionId: string; urls: string[] },
 	call: CallContext = {},
 ): Promise<UploadedFile[]> {
-	const data = await client.call<IDataObject>({
-		method: 'POST',
-		path: uploadPath(upload.sessionId),
-		json: { urls: upload.urls, source_type: 'url' },
-		itemIndex: call.itemIndex,
-		headersTimeoutMs: 300_000,
-	});
-	return uploadedFiles(data);
+	return await upload(client, urls.sessionId, call, { json: { urls: urls.urls, source_type: 'url' } });
 }
 
 // ---- the AI ---------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ function text(value: unknown): string {
 }
 
 /** The credential's Base URL as every request uses it: trimmed, the default when empty, no trailing slash. */
-export function normaliseBaseUrl(value: unknown): string {
+function normaliseBaseUrl(value: unknown): string {
 	return (text(value) || DEFAULT_BASE_URL).replace(/\/+$/, '');
 }
 

@@ -88,9 +88,7 @@ const TRANSIENT: ReadonlySet<NemoVideoFailureKind> = new Set(['serverError', 'ne
  * timeout or a network error. Each answer that proves the call was not done spends its own part.
  */
 class RetryBudget {
-	private renewal = true;
-
-	private clientId = true;
+	private readonly spent = new Set<'renewal' | 'clientId'>();
 
 	private transient: number;
 
@@ -101,16 +99,11 @@ class RetryBudget {
 		this.transient = idempotent ? TRANSIENT_RETRIES : 0;
 	}
 
-	takeRenewal(): boolean {
-		const left = this.renewal;
-		this.renewal = false;
-		return left;
-	}
-
-	takeClientId(): boolean {
-		const left = this.clientId;
-		this.clientId = false;
-		return left;
+	/** A retry allowed once a call: true the first time it is asked for. */
+	takeOnce(retry: 'renewal' | 'clientId'): boolean {
+		if (this.spent.has(retry)) return false;
+		this.spent.add(retry);
+		return true;
 	}
 
 	takeTransient(): boolean {
@@ -261,11 +254,11 @@ export class NemoVideoClient {
 			if (told === undefined) return;
 			throw this.toError(told, auth, options);
 		}
-		if (failure.kind === 'tokenExpired' && auth.anonymous && budget.takeRenewal()) {
+		if (failure.kind === 'tokenExpired' && auth.anonymous && budget.takeOnce('renewal')) {
 			await this.tokens.renew(auth);
 			return;
 		}
-		if (failure.kind === 'missingClientId' && budget.takeClientId()) {
+		if (failure.kind === 'missingClientId' && budget.takeOnce('clientId')) {
 			this.extraClientId = auth.clientId ?? uuid();
 			return;
 		}

@@ -121,7 +121,7 @@ function noProxyEntryMatches(entry: string, hostname: string, port: number): boo
 	return hostname.endsWith(host.startsWith('*') ? host.slice(1) : host);
 }
 
-export class ProxySettingError extends Error {
+class ProxySettingError extends Error {
 	constructor(readonly variable: string) {
 		super(`The proxy in ${variable} is not a valid URL: set it to http://host:port (or unset it)`);
 	}
@@ -190,7 +190,7 @@ export function egressGuardFor(helpers: object): EgressGuard | undefined {
 }
 
 /** n8n's defaults (@n8n/config `SSRF_DEFAULT_BLOCKED_IP_RANGES`): private, loopback, link-local, documentation. */
-export const DEFAULT_BLOCKED_IP_RANGES: readonly string[] = Object.freeze([
+const DEFAULT_BLOCKED_IP_RANGES: readonly string[] = Object.freeze([
 	'10.0.0.0/8',
 	'172.16.0.0/12',
 	'192.168.0.0/16',
@@ -515,7 +515,7 @@ export function sameOrigin(a: string, b: string): boolean {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
 	return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
