@@ -25,13 +25,14 @@ import type {
 	INodeProperties,
 	INodeType,
 	IRun,
-	IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeHelpers, Workflow, createRunExecutionData } from 'n8n-workflow';
+import { NodeConnectionTypes, Workflow, createRunExecutionData } from 'n8n-workflow';
 
-import type { Harness } from './index';
-import { PACKAGE, initBinaryData } from './index';
+import { initBinaryData } from './binary';
 import { recordSeen } from './leak-record';
+import { PACKAGE } from './node-types';
+import type { Harness } from './workflow';
+import { additionalDataFor, newExecutionId, withDefaultParameters } from './workflow-data';
 
 /** A copy of a node type as n8n 2.41.1 turns it into its tool variant (see the file comment). */
 export function asToolType(type: INodeType): INodeType {
@@ -152,11 +153,7 @@ export async function callTool(harness: Harness, spec: ToolCallSpec): Promise<To
 			credentials: { nemoVideoApi: { id: spec.credentialId ?? 'cred-1', name: 'NemoVideo test credential' } },
 		},
 	];
-	for (const node of nodes) {
-		const type = harness.nodeTypes.getByName(node.type);
-		const defaults = NodeHelpers.getNodeParameters(type.description.properties, node.parameters, true, false, node, type.description);
-		node.parameters = { ...defaults, ...node.parameters } as INode['parameters'];
-	}
+	withDefaultParameters(harness.nodeTypes, nodes);
 	const connections: IConnections = {
 		Start: { main: [[{ node: 'MCP Server', type: NodeConnectionTypes.Main, index: 0 }]] },
 		[toolName]: { ai_tool: [[{ node: 'MCP Server', type: NodeConnectionTypes.AiTool, index: 0 }]] },
@@ -170,7 +167,7 @@ export async function callTool(harness: Harness, spec: ToolCallSpec): Promise<To
 		nodeTypes: harness.nodeTypes,
 		settings: { executionOrder: 'v1' },
 	});
-	const hooks = new ExecutionLifecycleHooks('webhook', `exec-tool-${Date.now()}`, {
+	const hooks = new ExecutionLifecycleHooks('webhook', newExecutionId('exec-tool'), {
 		id: 'wf-tool',
 		name: 'tool',
 		nodes,
@@ -181,33 +178,7 @@ export async function callTool(harness: Harness, spec: ToolCallSpec): Promise<To
 		createdAt: new Date(),
 		updatedAt: new Date(),
 	} as never);
-	const additionalData = {
-		hooks,
-		credentialsHelper: harness.credentials,
-		executeWorkflow: async () => {
-			throw new Error('not supported');
-		},
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		currentNodeExecutionIndex: 0,
-		restApiUrl: 'http://localhost:5678/rest',
-		instanceBaseUrl: 'http://localhost:5678/',
-		formBaseUrl: 'http://localhost:5678/form',
-		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		formTestBaseUrl: 'http://localhost:5678/form-test',
-		webhookBaseUrl: 'http://localhost:5678/webhook',
-		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-		mcpBaseUrl: 'http://localhost:5678/mcp',
-		mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
-		variables: {},
-		logAiEvent: () => {},
-		startRunnerTask: async () => {
-			throw new Error('not supported');
-		},
-		executionId: hooks.executionId,
-		workflowId: 'wf-tool',
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = additionalDataFor(harness.credentials, hooks, 'wf-tool');
 	const runExecutionData = createRunExecutionData({
 		executionData: { nodeExecutionStack: [{ node: nodes[0], data: { main: [[{ json: {} }]] }, source: null }] },
 	});
