@@ -266,6 +266,20 @@ runTests(
       },
     },
     {
+      name: 'an older client on the HTTP+SSE transport (GET opens the stream) gets the same tools on the same URL',
+      fn: async () => {
+        const old = await connectMcp(mcpUrl, { token: MCP_BEARER, sse: true });
+        try {
+          const names = (await old.listTools()).map((tool) => tool.name).sort();
+          assert(JSON.stringify(names) === JSON.stringify(Object.values(TOOLS).sort()), `over SSE: ${names.join(', ')}`);
+          const r = await old.call(TOOLS.credits, {});
+          assert(itemOf(r, TOOLS.credits).available === CREDITS, `Credits over SSE: ${r.text}`);
+        } finally {
+          await old.close();
+        }
+      },
+    },
+    {
       name: 'Credits: one call answers the balance as readable JSON',
       fn: async () => {
         const r = await mcp.call(TOOLS.credits, {});

@@ -13,6 +13,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { SSEClientTransport } = require('@modelcontextprotocol/sdk/client/sse.js');
 const { loadExample } = require('./examples');
 const { sleep } = require('./proc');
 
@@ -45,10 +46,14 @@ async function waitForMcpEndpoint(url, { timeoutMs = 60000, isAlive = () => true
   throw new Error(`${url} still not registered after ${timeoutMs} ms (last: ${last})`);
 }
 
-/** An MCP client session on `url`; `token` goes in as `Authorization: Bearer …` (the trigger's Bearer Auth). */
-async function connectMcp(url, { token, name = 'nemovideo-e2e' } = {}) {
+/**
+ * An MCP client session on `url`; `token` goes in as `Authorization: Bearer …` (the trigger's Bearer Auth).
+ * `sse: true` uses the older HTTP+SSE transport (GET opens the stream) that some clients still speak.
+ */
+async function connectMcp(url, { token, name = 'nemovideo-e2e', sse = false } = {}) {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const Transport = sse ? SSEClientTransport : StreamableHTTPClientTransport;
+  const transport = new Transport(new URL(url), { requestInit: { headers } });
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(transport);
   return {
@@ -68,7 +73,7 @@ async function connectMcp(url, { token, name = 'nemovideo-e2e' } = {}) {
       return { text, bytes: Buffer.byteLength(text, 'utf8'), isError: result.isError === true, ms, json: parseJson(text), blocks: (result.content || []).length };
     },
     close: async () => {
-      await transport.terminateSession().catch(() => undefined);
+      if (transport.terminateSession) await transport.terminateSession().catch(() => undefined);
       await client.close();
     },
   };
