@@ -150,6 +150,138 @@ const pendingStatus = (renderId: string): RenderStatus => ({
 	sizeBytes: null,
 });
 
+/** How waiting ended: the render completed, or the deadline came and its status is the output (On Timeout). */
+type WaitResult = { completed: RenderStatus } | { atDeadline: INodeExecutionData };
+
+/** One Export & Wait of one item: the render it started or took up, the renders that failed, the polls made. */
+class ExportRun {
+	private current?: RenderStatus;
+
+	private readonly failedRenderIds: string[] = [];
+
+	private polls = 0;
+
+	private readonly deadline: number;
+
+	private readonly signal?: AbortSignal;
+
+	constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly client: NemoVideoClient,
+		private readonly sessionId: string,
+		private readonly settings: ExportSettings,
+		private readonly itemIndex: number,
+	) {
+		this.deadline = Date.now() + settings.timeoutMs;
+		this.signal = ctx.getExecutionCancelSignal();
+	}
+
+	get ids(): RenderIds {
+		return { sessionId: this.sessionId, renderId: this.current?.renderId ?? '', failedRenderIds: this.failedRenderIds };
+	}
+
+	/**
+	 * Starts a render of the session's draft, or takes up the one named by its id. Returns what to report when
+	 * the node does not wait: with a render id that is one status check, as a status tool would make.
+	 */
+	async startOrResume(): Promise<RenderStatus> {
+		const { resumeRenderId, waitForCompletion } = this.settings;
+		if (!resumeRenderId) return (this.current = await this.startFromDraft());
+		this.current = pendingStatus(resumeRenderId);
+		if (waitForCompletion) return this.current;
+		return await renderStatus(this.client, resumeRenderId, { itemIndex: this.itemIndex, signal: this.signal });
+	}
+
+	/**
+	 * Waits for the render with bounded polling; a failed render is started once more with a new id (the
+	 * documented rule). Returns the completed render, or the output at the deadline when On Timeout says so.
+	 */
+	async waitWithOneRetry(started: RenderStatus): Promise<WaitResult> {
+		for (let current = started; ; ) {
+			const outcome = await waitForRender(this.client, current.renderId, {
+				itemIndex: this.itemIndex,
+				deadline: this.deadline,
+				maxIntervalMs: this.settings.pollIntervalSeconds * 1000,
+				signal: this.signal,
+			});
+			this.polls += outcome.polls;
+			if (outcome.kind === 'deadline') return { atDeadline: this.atDeadline(current, outcome.last) };
+			this.current = current = outcome.status;
+			if (current.status === 'completed') return { completed: current };
+			if (current.status === 'failed') this.failedRenderIds.push(current.renderId);
+			if (current.status === 'failed' && this.failedRenderIds.length === 1 && this.sessionId) {
+				this.current = current = await this.startFromDraft();
+				continue;
+			}
+			const what = this.sessionId ? `session ${this.sessionId}` : `render ${current.renderId}`;
+			throw this.fail(`NemoVideo could not render ${what}`, renderFailure(current, this.failedRenderIds, this.sessionId));
+		}
+	}
+
+	/** The output of a completed render, with the MP4 streamed into binary data unless Download is off. */
+	async completed(current: RenderStatus): Promise<INodeExecutionData> {
+		const { settings } = this;
+		const json: IDataObject = { sessionId: this.sessionId, ...current, status: 'completed', polls: this.polls, ...this.failedField() };
+		if (!settings.download) return { json };
+		const shortId = current.renderId.replace(/^render_/, '').slice(0, 8);
+		const name = safeFileName(settings.fileName ?? `nemovideo-${this.sessionId || 'render'}-${shortId}.${settings.format}`);
+		const fileName = name.includes('.') ? name : `${name}.${settings.format}`;
+		const binary = await downloadVideo(this.ctx, this.client, current, this.ids, fileName, this.itemIndex);
+		json.fileName = binary.fileName ?? fileName;
+		if (current.sizeBytes === null && binary.bytes !== undefined) json.sizeBytes = binary.bytes;
+		return { json, binary: { [settings.binaryPropertyName]: binary } };
+	}
+
+	/**
+	 * The error to throw once a render exists: it names the render and carries its ids; a cancelled execution
+	 * cancels the render; a poll that kept failing leaves the render running, so the error says how to pick it up.
+	 */
+	async failed(error: unknown): Promise<ExecutionBaseError> {
+		const { current, signal } = this;
+		if (signal?.aborted && current) await cancelQuietly(this.client, current.renderId);
+		const nodeError = asNodeError(this.ctx.getNode(), error, this.itemIndex);
+		if (!current) return nodeError;
+		const stillRunning = !signal?.aborted && current.status !== 'failed';
+		if (!renderIdsOf(nodeError) && stillRunning) {
+			nodeError.description = `${nodeError.description ?? ''} This concerns ${renderLabel(this.ids)}, which may still be running. ${resumeAdvice(this.ids)}`.trim();
+		}
+		return withRenderIds(nodeError, this.ids);
+	}
+
+	private atDeadline(current: RenderStatus, last: RenderStatus | undefined): INodeExecutionData {
+		if (this.settings.onTimeout === 'returnStatus') {
+			return { json: { sessionId: this.sessionId, ...(last ?? current), polls: this.polls, ...this.failedField() } };
+		}
+		const progress = last?.progress != null ? `, ${last.progress}%` : '';
+		throw this.fail(
+			`The ${renderLabel(this.ids)} did not finish within ${describeWait(this.settings.timeoutMs)}`,
+			`The render is still running on NemoVideo (last status: ${last?.status ?? 'unknown'}${progress}). ${resumeAdvice(this.ids)} Or raise "Timeout (Minutes)", or set "On Timeout" to output the status instead of failing.`,
+		);
+	}
+
+	private failedField(): IDataObject {
+		return this.failedRenderIds.length ? { failedRenderIds: this.failedRenderIds } : {};
+	}
+
+	private fail(message: string, description: string): NodeOperationError {
+		return withRenderIds(new NodeOperationError(this.ctx.getNode(), message, { itemIndex: this.itemIndex, description }), this.ids);
+	}
+
+	private async startFromDraft(): Promise<RenderStatus> {
+		const { sessionId, itemIndex } = this;
+		const state = await readSessionState(this.client, sessionId, itemIndex);
+		if (!state.readyToExport) {
+			throw new NodeOperationError(this.ctx.getNode(), `Nothing to export in session ${sessionId}: its timeline is empty`, {
+				itemIndex,
+				description:
+					'No track of the session has segments yet. Upload photos and run NemoVideo Generate (for example "turn these photos into a slideshow") before exporting.',
+			});
+		}
+		const output = { format: this.settings.format, quality: this.settings.quality };
+		return await startRender(this.client, { sessionId, draft: state.draft, output }, { itemIndex });
+	}
+}
+
 /**
  * Export & Wait: starts a render of the session's draft (or resumes one by its id, or checks its status once),
  * waits with bounded polling, retries a failed render once with a new id, and streams the MP4 into binary data.
@@ -162,93 +294,16 @@ export async function exportSession(
 	settings: ExportSettings,
 	itemIndex: number,
 ): Promise<INodeExecutionData> {
-	const node = ctx.getNode();
-	const deadline = Date.now() + settings.timeoutMs;
-	const failedRenderIds: string[] = [];
-	const signal = ctx.getExecutionCancelSignal();
-	let current: RenderStatus | undefined;
-	const ids = (): RenderIds => ({ sessionId, renderId: current?.renderId ?? '', failedRenderIds });
-	const fail = (message: string, description: string) =>
-		withRenderIds(new NodeOperationError(node, message, { itemIndex, description }), ids());
-
-	const startFromDraft = async (): Promise<RenderStatus> => {
-		const state = await readSessionState(client, sessionId, itemIndex);
-		if (!state.readyToExport) {
-			throw new NodeOperationError(node, `Nothing to export in session ${sessionId}: its timeline is empty`, {
-				itemIndex,
-				description:
-					'No track of the session has segments yet. Upload photos and run NemoVideo Generate (for example "turn these photos into a slideshow") before exporting.',
-			});
-		}
-		const output = { format: settings.format, quality: settings.quality };
-		return await startRender(client, { sessionId, draft: state.draft, output }, { itemIndex });
-	};
-
-	let polls = 0;
+	const run = new ExportRun(ctx, client, sessionId, settings, itemIndex);
+	let outcome: WaitResult;
 	try {
-		if (settings.resumeRenderId) {
-			current = pendingStatus(settings.resumeRenderId);
-			// Wait for Completion off with a render id: one status check, as a status tool would.
-			if (!settings.waitForCompletion) return { json: { sessionId, ...(await renderStatus(client, current.renderId, { itemIndex, signal })) } };
-		} else {
-			current = await startFromDraft();
-			if (!settings.waitForCompletion) return { json: { sessionId, ...current } };
-		}
-
-		for (;;) {
-			const outcome = await waitForRender(client, current.renderId, {
-				itemIndex,
-				deadline,
-				maxIntervalMs: settings.pollIntervalSeconds * 1000,
-				signal,
-			});
-			polls += outcome.polls;
-			if (outcome.kind === 'deadline') {
-				const last = outcome.last ?? current;
-				if (settings.onTimeout === 'returnStatus') {
-					return { json: { sessionId, ...last, polls, ...(failedRenderIds.length ? { failedRenderIds } : {}) } };
-				}
-				throw fail(
-					`The ${renderLabel(ids())} did not finish within ${describeWait(settings.timeoutMs)}`,
-					`The render is still running on NemoVideo (last status: ${outcome.last?.status ?? 'unknown'}${outcome.last?.progress != null ? `, ${outcome.last.progress}%` : ''}). ${resumeAdvice(ids())} Or raise "Timeout (Minutes)", or set "On Timeout" to output the status instead of failing.`,
-				);
-			}
-			current = outcome.status;
-			if (current.status === 'completed') break;
-			if (current.status === 'failed') failedRenderIds.push(current.renderId);
-			if (current.status === 'failed' && failedRenderIds.length === 1 && sessionId) {
-				// The documented rule: one more try, with a new render id.
-				current = await startFromDraft();
-				continue;
-			}
-			throw fail(`NemoVideo could not render ${sessionId ? `session ${sessionId}` : `render ${current.renderId}`}`, renderFailure(current, failedRenderIds, sessionId));
-		}
+		const started = await run.startOrResume();
+		if (!settings.waitForCompletion) return { json: { sessionId, ...started } };
+		outcome = await run.waitWithOneRetry(started);
 	} catch (error) {
-		if (signal?.aborted && current) await cancelQuietly(client, current.renderId);
-		const nodeError = asNodeError(node, error, itemIndex);
-		if (!current) throw nodeError;
-		// A poll that kept failing leaves the render running: say which one, and how to pick it up.
-		const stillRunning = !signal?.aborted && current.status !== 'failed';
-		if (!renderIdsOf(nodeError) && stillRunning) {
-			nodeError.description = `${nodeError.description ?? ''} This concerns ${renderLabel(ids())}, which may still be running. ${resumeAdvice(ids())}`.trim();
-		}
-		throw withRenderIds(nodeError, ids());
+		throw await run.failed(error);
 	}
-
-	const json: IDataObject = {
-		sessionId,
-		...current,
-		status: 'completed',
-		polls,
-		...(failedRenderIds.length ? { failedRenderIds } : {}),
-	};
-	if (!settings.download) return { json };
-	const name = safeFileName(settings.fileName ?? `nemovideo-${sessionId || 'render'}-${current.renderId.replace(/^render_/, '').slice(0, 8)}.${settings.format}`);
-	const fileName = name.includes('.') ? name : `${name}.${settings.format}`;
-	const binary = await downloadVideo(ctx, client, current, ids(), fileName, itemIndex);
-	json.fileName = binary.fileName ?? fileName;
-	if (current.sizeBytes === null && binary.bytes !== undefined) json.sizeBytes = binary.bytes;
-	return { json, binary: { [settings.binaryPropertyName]: binary } };
+	return 'atDeadline' in outcome ? outcome.atDeadline : await run.completed(outcome.completed);
 }
 
 function renderFailure(current: RenderStatus, failedRenderIds: string[], sessionId: string): string {
