@@ -16,14 +16,7 @@ const fast = { pollIntervalSeconds: 0.2, timeoutMinutes: 1 };
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 500, sseEventDelayMs: 5 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 500, sseEventDelayMs: 5 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 

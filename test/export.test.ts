@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { renderIdsOf } from '../nodes/shared/render';
 import { SAMPLE_MP4 } from './emulator';
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { sessionThroughNodes, withEmulator } from './fixtures';
 import { readBinary } from './harness';
 import type { Harness } from './harness';
 import { sessionWithDraft } from './helpers';
@@ -21,14 +21,7 @@ const SAMPLE = readFileSync(SAMPLE_MP4);
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 400, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 400, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 const readySession = async () => await sessionWithDraft(emu.baseUrl, TOKEN);
 const exportNode = (parameters: Record<string, unknown>, continueOnFail?: boolean) => ({
 	type: 'nemoVideoExport',
@@ -39,16 +32,7 @@ const exportNode = (parameters: Record<string, unknown>, continueOnFail?: boolea
 const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 
 /** A session with photos, as the Upload node makes it (no draft yet). */
-async function uploadedSession(): Promise<string> {
-	const run = await harness.run({
-		nodes: [
-			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
-			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-		],
-	});
-	expect(run.error).toBeUndefined();
-	return run.output()[0].json.sessionId as string;
-}
+const uploadedSession = async () => await sessionThroughNodes(harness, PHOTOS, { prompt: false });
 const startedRenderIds = () => emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
 
 describe('the deadline', () => {

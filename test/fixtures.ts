@@ -3,6 +3,10 @@
  * called in), reset before every test with its accounts and a new Harness holding its credentials, stopped at the
  * end. Every test so starts from the same service state and a credential store that no other test wrote to.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { NemoVideoEmulator } from './emulator';
@@ -17,6 +21,8 @@ export interface EmulatorFixture {
 export interface EmulatorFixtureOptions {
 	/** The emulator's configuration; `emu.reset()` restores it before every test. */
 	config?: Partial<EmulatorConfig>;
+	/** A user's own token with plenty of credits (100 000), in the credential `cred-1` (the harness's default). */
+	ownToken?: string;
 	/** Tokens the emulator knows before every test, with their accounts. */
 	tokens?: Record<string, { credits?: number; anonymous?: boolean; userId?: string }>;
 	/** The harness's credentials by id; `baseUrl` is the emulator's unless one is given. */
@@ -42,8 +48,10 @@ export function withEmulator(
 	let shared: NemoVideoEmulator | undefined;
 
 	const prepare = (emu: NemoVideoEmulator) => {
+		if (options.ownToken) emu.addToken(options.ownToken, { credits: 100_000, anonymous: false });
 		for (const [token, account] of Object.entries(options.tokens ?? {})) emu.addToken(token, { anonymous: false, ...account });
 		const harness = new Harness();
+		if (options.ownToken) harness.credentials.set('cred-1', { baseUrl: emu.baseUrl, accessToken: options.ownToken });
 		for (const [id, data] of Object.entries(options.credentials ?? {})) harness.credentials.set(id, { baseUrl: emu.baseUrl, ...data });
 		fixture.emu = emu;
 		fixture.harness = harness;
@@ -73,4 +81,33 @@ export function withEmulator(
 		if (options.perTest) await emu.stop();
 	});
 	return fixture;
+}
+
+/** A folder for the files a test file writes, removed after its last test. */
+export function scratchFolder(prefix: string): string {
+	const folder = mkdtempSync(join(tmpdir(), `nemovideo-${prefix}-`));
+	afterAll(() => rmSync(folder, { recursive: true, force: true }));
+	return folder;
+}
+
+/**
+ * A session made as a workflow makes it: Read Files → Upload (one session for all the photos), then Generate with
+ * `prompt` unless it is `false`. Returns the session id.
+ */
+export async function sessionThroughNodes(
+	harness: Harness,
+	photos: string[],
+	options: { prompt?: string | false; credentialId?: string } = {},
+): Promise<string> {
+	const prompt = options.prompt ?? 'slideshow';
+	const run = await harness.run({
+		credentialId: options.credentialId,
+		nodes: [
+			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(photos) } },
+			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+			...(prompt === false ? [] : [{ type: 'nemoVideoGenerate', parameters: { prompt } }]),
+		],
+	});
+	expect(run.error).toBeUndefined();
+	return run.output()[0].json.sessionId as string;
 }

@@ -20,14 +20,8 @@ const seen = new SeenText();
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
+withEmulator({ config: { sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
+afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
 
 async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
 	return seen.run(await harness.run(spec));

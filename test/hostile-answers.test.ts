@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { sessionThroughNodes, withEmulator } from './fixtures';
 import type { Harness } from './harness';
 
 const TOKEN = 'nmv_usr_own_hostile_token';
@@ -15,26 +15,9 @@ const PHOTOS = [1, 2].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 300, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 300, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
-async function readySession(): Promise<string> {
-	const run = await harness.run({
-		nodes: [
-			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
-			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-			{ type: 'nemoVideoGenerate', parameters: { prompt: 'slideshow' } },
-		],
-	});
-	expect(run.error).toBeUndefined();
-	return run.output()[0].json.sessionId as string;
-}
+const readySession = async () => await sessionThroughNodes(harness, PHOTOS);
 
 describe('hostile or broken answers end in a clear error, in bounds', () => {
 	const credits = () => harness.run({ nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });

@@ -2,12 +2,11 @@
  * The execution loop every node runs its items through (nodes/shared/items.ts), through n8n-core's engine
  * against the emulator: error items from upstream, Continue On Fail's error items, and what a failure keeps.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { scratchFolder, withEmulator } from './fixtures';
 import type { Harness } from './harness';
 
 const PHOTOS = [1, 2, 3].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -16,16 +15,9 @@ const fast = { pollIntervalSeconds: 0.2, timeoutMinutes: 1 };
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
-const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-item-loop-'));
+const scratch = scratchFolder('item-loop');
 
-withEmulator(
-	{
-		config: { renderMs: 300, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+withEmulator({ config: { renderMs: 300, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 

@@ -3,14 +3,13 @@
  * nothing with One per Item (issue 9 §9): every item's files are checked before any item is sent, and a later
  * failure lets the started items finish and names what they made.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NemoVideoPhotoToVideo } from '../nodes/NemoVideoPhotoToVideo/NemoVideoPhotoToVideo.node';
 import { NemoVideoUpload } from '../nodes/NemoVideoUpload/NemoVideoUpload.node';
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { scratchFolder, withEmulator } from './fixtures';
 import type { Harness } from './harness';
 
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -20,16 +19,9 @@ const fast = { pollIntervalSeconds: 0.2, timeoutMinutes: 1 };
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
-const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-p2v-'));
+const scratch = scratchFolder('p2v');
 
-withEmulator(
-	{
-		config: { renderMs: 300, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+withEmulator({ config: { renderMs: 300, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 const perItem = { ...fast, grouping: 'perItem', download: false, options: { concurrency: 5 } };

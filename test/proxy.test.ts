@@ -112,14 +112,7 @@ let proxy: ForwardProxy;
 let harness: Harness;
 const saved: Record<string, string | undefined> = {};
 
-withEmulator(
-	{
-		config: { renderMs: 200, sseEventDelayMs: 1 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 200, sseEventDelayMs: 1 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 beforeAll(async () => {
 	for (const name of PROXY_VARIABLES) saved[name] = process.env[name];
 	proxy = new ForwardProxy();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, RateLimitGate, rateLimitRule } from '../nodes/shared/transport/wait';
 import type { NemoVideoEmulator, RecordedRequest, Route } from './emulator';
-import { withEmulator } from './fixtures';
+import { sessionThroughNodes, withEmulator } from './fixtures';
 import type { Harness, WorkflowRun } from './harness';
 import { SeenText } from './helpers';
 
@@ -171,18 +171,7 @@ describe('17. a Retry-After over the cap', () => {
 });
 
 describe('the batch shares one rate limit', () => {
-	async function readySession(): Promise<string> {
-		const run = await harness.run({
-			credentialId: 'batch',
-			nodes: [
-				{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
-				{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-				{ type: 'nemoVideoGenerate', parameters: { prompt: 'slideshow' } },
-			],
-		});
-		expect(run.error).toBeUndefined();
-		return run.output()[0].json.sessionId as string;
-	}
+	const readySession = async () => await sessionThroughNodes(harness, PHOTOS, { credentialId: 'batch' });
 
 	test('a 429 on one item delays the others once instead of a burst of retries', async () => {
 		const sessionId = await readySession();

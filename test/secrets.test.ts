@@ -10,7 +10,7 @@ import { NemoVideoApi } from '../credentials/NemoVideoApi.credentials';
 import { downloadPublic } from '../nodes/shared/transport/download';
 import { baseUrlProblem } from '../nodes/shared/transport/http';
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { sessionThroughNodes, withEmulator } from './fixtures';
 import { readBinary } from './harness';
 import type { Harness } from './harness';
 
@@ -21,26 +21,9 @@ const PHOTOS = [1, 2].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 300, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 300, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
-async function readySession(): Promise<string> {
-	const run = await harness.run({
-		nodes: [
-			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(PHOTOS) } },
-			{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-			{ type: 'nemoVideoGenerate', parameters: { prompt: 'slideshow' } },
-		],
-	});
-	expect(run.error).toBeUndefined();
-	return run.output()[0].json.sessionId as string;
-}
+const readySession = async () => await sessionThroughNodes(harness, PHOTOS);
 
 describe('the token goes to the base URL only', () => {
 	test('the CDN download carries no token; the authenticated fallback goes to the base URL', async () => {

@@ -29,14 +29,8 @@ const seen = new SeenText();
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 200, sseEventDelayMs: 1 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
+withEmulator({ config: { renderMs: 200, sseEventDelayMs: 1 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
+afterAll(() => expect(seen.leaks([TOKEN])).toEqual([]));
 beforeEach(() => {
 	harness.nodeTypes.types['n8n-nodes-nemovideo.testFetch'] = fetchNode;
 });

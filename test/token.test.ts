@@ -31,7 +31,8 @@ withEmulator(
 		usedTokens,
 	},
 	(fixture) => ({ emu, harness } = fixture),
-);afterAll(() => expect(seen.leaks(usedTokens)).toEqual([]));
+);
+afterAll(() => expect(seen.leaks(usedTokens)).toEqual([]));
 
 async function credits(on: Harness = harness, credentialId = 'anon'): Promise<WorkflowRun> {
 	return seen.run(await on.run({ credentialId, nodes: [{ type: 'nemoVideoCredits', parameters: {} }] }));

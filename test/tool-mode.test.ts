@@ -26,14 +26,7 @@ const PHOTO_URLS = [1, 2, 3, 4, 5].map((n) => `https://photos.example.com/trip/p
 let emu: NemoVideoEmulator;
 let harness: Harness;
 
-withEmulator(
-	{
-		config: { renderMs: 300, sseEventDelayMs: 2 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
+withEmulator({ config: { renderMs: 300, sseEventDelayMs: 2 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 const fromAI = (key: string, description = key) => `={{ $fromAI('${key}', '${description}', 'string') }}`;
 const photoToVideoTool = { source: 'url', urls: fromAI('urls', 'Photo URLs, one a line'), pollIntervalSeconds: 0.2 };
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');

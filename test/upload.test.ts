@@ -3,12 +3,11 @@
  * per item, the checks it makes before anything is sent (type from the content, size), Continue On Fail, and URLs
  * sent as the JSON form. The checks themselves (type sniffing, the URL list): test/upload-checks.test.ts.
  */
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { NemoVideoEmulator } from './emulator';
-import { withEmulator } from './fixtures';
+import { scratchFolder, withEmulator } from './fixtures';
 import type { Harness } from './harness';
 
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -18,17 +17,9 @@ const PLAIN = 'https://example.com/photos/b.jpg';
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
-const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-upload-'));
+const scratch = scratchFolder('upload');
 
-withEmulator(
-	{
-		config: { renderMs: 500, sseEventDelayMs: 5 },
-		tokens: { [TOKEN]: { credits: 100_000 } },
-		credentials: { 'cred-1': { accessToken: TOKEN } },
-	},
-	(fixture) => ({ emu, harness } = fixture),
-);
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+withEmulator({ config: { renderMs: 500, sseEventDelayMs: 5 }, ownToken: TOKEN }, (fixture) => ({ emu, harness } = fixture));
 
 const read = (paths: string[]) => ({ type: 'test.readFiles', name: 'Read Files', parameters: { paths: JSON.stringify(paths) } });
 
