@@ -4,7 +4,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { SessionState } from './session';
 import { describeStateChange, readSessionState } from './session';
 import { ConversationError, converse } from './sse';
-import type { EventCounts, StreamEnding } from './sse';
+import type { ConversationResult, EventCounts, StreamEnding } from './sse';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
@@ -76,24 +76,18 @@ async function recoverAfterDrop(
 	}
 }
 
-/**
- * One message to the AI and what it did: the reply text (tool traffic removed), and the session's timeline
- * before and after, compared — about 30% of edits end with no text at all.
- */
-export async function generate(
+/** The conversation, or the error that says what happened to the message: sent once, never re-sent. */
+async function converseOnce(
 	ctx: IExecuteFunctions,
 	client: NemoVideoClient,
 	sessionId: string,
 	prompt: string,
 	options: GenerateOptions,
-): Promise<GenerateResult> {
+): Promise<ConversationResult> {
 	const { itemIndex } = options;
-	const before = await readSessionState(client, sessionId, itemIndex);
 	const manual = ctx.getMode() === 'manual';
-
-	let conversation;
 	try {
-		conversation = await converse(client, sessionId, prompt, {
+		return await converse(client, sessionId, prompt, {
 			itemIndex,
 			timeoutMs: options.timeoutMs,
 			heartbeatOnlyTimeoutMs: options.heartbeatOnlyTimeoutMs,
@@ -116,20 +110,40 @@ export async function generate(
 			description: `The message was sent once and not re-sent (that would charge twice). The work may still complete: read the session ${sessionId} with NemoVideo Get State later, or raise "Timeout (Minutes)".`,
 		});
 	}
+}
 
-	let after: SessionState | undefined;
-	if (conversation.ending === 'dropped') {
-		after = await recoverAfterDrop(ctx, client, sessionId, before, options);
-		if (!after) {
-			throw new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
-				itemIndex,
-				description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session (timeline, canvas, media) did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
-			});
-		}
-	} else {
-		after = await readSessionState(client, sessionId, itemIndex);
-	}
+/** The session after the answer: read once, or after a dropped stream until it shows a change. */
+async function stateAfter(
+	ctx: IExecuteFunctions,
+	client: NemoVideoClient,
+	sessionId: string,
+	before: SessionState,
+	ending: StreamEnding,
+	options: GenerateOptions,
+): Promise<SessionState> {
+	if (ending !== 'dropped') return await readSessionState(client, sessionId, options.itemIndex);
+	const after = await recoverAfterDrop(ctx, client, sessionId, before, options);
+	if (after) return after;
+	throw new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
+		itemIndex: options.itemIndex,
+		description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session (timeline, canvas, media) did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
+	});
+}
 
+/**
+ * One message to the AI and what it did: the reply text (tool traffic removed), and the session's timeline
+ * before and after, compared — about 30% of edits end with no text at all.
+ */
+export async function generate(
+	ctx: IExecuteFunctions,
+	client: NemoVideoClient,
+	sessionId: string,
+	prompt: string,
+	options: GenerateOptions,
+): Promise<GenerateResult> {
+	const before = await readSessionState(client, sessionId, options.itemIndex);
+	const conversation = await converseOnce(ctx, client, sessionId, prompt, options);
+	const after = await stateAfter(ctx, client, sessionId, before, conversation.ending, options);
 	const change = describeStateChange(before, after);
 	return {
 		sessionId,
