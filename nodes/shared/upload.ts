@@ -238,7 +238,7 @@ const COMMA_BEFORE_URL = /,(?=\s*[a-z][a-z\d+.-]*:\/\/)/i;
 
 /**
  * The `urls` parameter as entries: an array from an expression, a JSON array as text, or a newline list whose
- * lines may hold several URLs separated by commas (interface.md: "comma or newline list").
+ * lines may hold several URLs separated by commas (the field is documented as a "comma or newline list").
  */
 function urlEntries(ctx: IExecuteFunctions, itemIndex: number, raw: unknown): string[] {
 	if (Array.isArray(raw)) return raw.map((entry) => String(entry));

@@ -43,14 +43,14 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The seed's wait before the one retry of a refused call, when the 429 gives no Retry-After. */
+/** The wait before the one retry of a refused call when the 429 gives no Retry-After (docs/nemovideo-api.md, Errors). */
 export const DEFAULT_RETRY_AFTER_MS = 30_000;
 /** A Retry-After longer than this fails at once with the wait in the message, instead of parking the execution. */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
 /**
  * The one rule for an HTTP 429, on every call of the package (the anonymous token call included): wait the
- * Retry-After, else 30 s (the seed's rule), then retry once; a wait over 120 s is not waited at all.
+ * Retry-After, else 30 s (docs/nemovideo-api.md, Errors), then retry once; a wait over 120 s is not waited at all.
  */
 export function rateLimitRule(retryAfterMs: number | undefined): { waitMs: number; waits: boolean } {
 	const waitMs = retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
