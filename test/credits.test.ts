@@ -7,7 +7,7 @@ import { NemoVideoCredits } from '../nodes/NemoVideoCredits/NemoVideoCredits.nod
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import type { Harness, WorkflowRun } from './harness';
-import { SeenText } from './helpers';
+import { SeenText, expectPackageNode } from './helpers';
 
 const OWN = 'nmv_usr_own_credits_token_9876543210';
 const OWN_USER = 'usr_credits';
@@ -36,10 +36,7 @@ async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
 }
 
 test('nemoVideoCredits: its interface name, the NemoVideo API credential, usable as a tool', () => {
-	const node = new NemoVideoCredits();
-	expect(node.description.name).toBe('nemoVideoCredits');
-	expect(node.description.usableAsTool).toMatchObject({ replacements: { description: expect.stringMatching(/NemoVideo/) } });
-	expect(node.description.credentials).toEqual([expect.objectContaining({ name: 'nemoVideoApi', required: true })]);
+	expectPackageNode(new NemoVideoCredits(), 'nemoVideoCredits');
 });
 
 describe('NemoVideo Credits', () => {

@@ -8,7 +8,7 @@ import type { Timeline } from '../nodes/shared/timeline';
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import type { Harness, WorkflowRun } from './harness';
-import { SeenText, sessionWithDraft } from './helpers';
+import { SeenText, sessionWithDraft, expectPackageNode } from './helpers';
 
 const OWN = 'nmv_usr_own_get_state_token_9876543210';
 const USED_TOKENS = new Set<string>([OWN]);
@@ -32,10 +32,7 @@ async function run(spec: Parameters<Harness['run']>[0]): Promise<WorkflowRun> {
 }
 
 test('nemoVideoGetState: its interface name, the NemoVideo API credential, usable as a tool', () => {
-	const node = new NemoVideoGetState();
-	expect(node.description.name).toBe('nemoVideoGetState');
-	expect(node.description.usableAsTool).toMatchObject({ replacements: { description: expect.stringMatching(/NemoVideo/) } });
-	expect(node.description.credentials).toEqual([expect.objectContaining({ name: 'nemoVideoApi', required: true })]);
+	expectPackageNode(new NemoVideoGetState(), 'nemoVideoGetState');
 });
 
 describe('NemoVideo Get State', () => {

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ICredentialDataDecryptedObject, IExecuteFunctions, INode } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
 
 import { version } from '../package.json';
 import type { WorkflowRun } from './harness';
@@ -186,3 +186,10 @@ export async function sessionWithDraft(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What every node of the package declares: its interface name, the NemoVideo API credential, usable as a tool. */
+export function expectPackageNode(node: INodeType, name: string): void {
+	expect(node.description.name).toBe(name);
+	expect(node.description.usableAsTool).toMatchObject({ replacements: { description: expect.stringMatching(/NemoVideo/) } });
+	expect(node.description.credentials).toEqual([expect.objectContaining({ name: 'nemoVideoApi', required: true })]);
+}

@@ -69,20 +69,25 @@ function secondProcess(credentials: CredentialStore): Harness {
 const bearers = (route: Parameters<NemoVideoEmulator['requestsTo']>[0], on = emu) =>
 	on.requestsTo(route).map((request) => request.headers.authorization);
 
+/** Upload of one photo with the anonymous credential: a streamed request body. */
+async function uploadPhoto(): Promise<WorkflowRun> {
+	return seen.run(
+		await harness.run({
+			credentialId: 'anon',
+			nodes: [
+				{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
+				{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
+			],
+		}),
+	);
+}
+
 describe('1. renewed only on 1001', () => {
 	test('a token within 5 minutes of its expiry uploads a photo with no token call', async () => {
 		const { token } = await warm();
 		const stored = harness.credentials.get('anon');
 		harness.credentials.set('anon', { ...stored, tokenExpiresAt: new Date(Date.now() + 120_000).toISOString() });
-		const run = seen.run(
-			await harness.run({
-				credentialId: 'anon',
-				nodes: [
-					{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
-					{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-				],
-			}),
-		);
+		const run = await uploadPhoto();
 		expect(run.error).toBeUndefined();
 		expect(emu.requestsTo('token')).toHaveLength(0);
 		expect(emu.requestsTo('upload').map((request) => request.status)).toEqual([200]);
@@ -94,15 +99,7 @@ describe('1. renewed only on 1001', () => {
 		const { token: old } = await warm();
 		emu.config.oneTokenPerClient = false;
 		emu.inject('upload', { kind: 'appCode', code: 1001 }, 1);
-		const run = seen.run(
-			await harness.run({
-				credentialId: 'anon',
-				nodes: [
-					{ type: 'test.readFiles', parameters: { paths: JSON.stringify([PHOTO]) } },
-					{ type: 'nemoVideoUpload', parameters: { sessionId: '' } },
-				],
-			}),
-		);
+		const run = await uploadPhoto();
 		expect(run.error).toBeUndefined();
 		const uploads = emu.requestsTo('upload');
 		expect(uploads.map((request) => request.status)).toEqual([200, 200]);
