@@ -8,13 +8,11 @@ import type { CallOptions, NemoVideoClient } from './client';
 import type { HttpResponse } from './http';
 
 /**
- * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer (docs/nemovideo-api.md,
- * Endpoints, numbered as there). Paths use `me` for the token's user. The calls go through the retry engine (client.ts), except the
- * anonymous token call and the token check, which the token keeper (auth.ts) sends through n8n's helpers.
+ * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer. Calls go through the retry
+ * engine (client.ts), except the anonymous token call and the token check, which the token keeper (auth.ts) sends
+ * through n8n's helpers. The paths, numbered as in docs/nemovideo-api.md (Endpoints), use `me` for the token's user.
  */
-
 const id = encodeURIComponent;
-
 const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token'; // 1
 const SESSION_PATH = `/api/tasks/me/with-session/${APP_NAME}`; // 2
 const RUN_SSE_PATH = '/run_sse'; // 3
@@ -23,8 +21,8 @@ const uploadPath = (sessionId: string) => `/api/upload-video/${APP_NAME}/me/${id
 export const CREDITS_PATH = '/api/credits/balance/simple';
 const statePath = (sessionId: string) => `/api/state/${APP_NAME}/me/${id(sessionId)}/latest`; // 6
 const RENDER_PATH = '/api/render/proxy/lambda'; // 7
-const renderStatusPath = (renderId: string) => `${RENDER_PATH}/${id(renderId)}`; // 8, and its cancel
-const renderDownloadPath = (renderId: string) => `/api/render/proxy/${id(renderId)}/download`; // 8, fallback download
+const renderStatusPath = (renderId: string) => `${RENDER_PATH}/${id(renderId)}`; // 8, and + /cancel
+const renderDownloadPath = (renderId: string) => `/api/render/proxy/${id(renderId)}/download`; // 8, the fallback download
 
 /** The call that fetches an anonymous token, as errors name it. */
 export const ANONYMOUS_TOKEN_CALL = `POST ${ANONYMOUS_ISSUER_PATH}`;
@@ -56,10 +54,7 @@ export function anonymousTokenRequest(baseUrl: string, clientId: string): IHttpR
 	return { method: 'POST', url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`, headers: apiHeaders({ clientId }), ...READ_BY_CALLER };
 }
 
-/**
- * The balance call as a token check: with `token`, that token; without, the one n8n's
- * authenticate adds from the credential.
- */
+/** The balance call as a token check: with `token`, that token; without, the one n8n's authenticate adds. */
 export function tokenCheckRequest(baseUrl: string, token?: string): IHttpRequestOptions {
 	const headers = token === undefined ? {} : { headers: apiHeaders({ token }) };
 	return { method: 'GET', url: `${baseUrl}${CREDITS_PATH}`, ...headers, ...READ_BY_CALLER };
@@ -104,7 +99,7 @@ export async function createSession(client: NemoVideoClient, call: CallContext =
 
 /** The session's latest state as the service answers it (session.ts reads it). */
 export async function state(client: NemoVideoClient, sessionId: string, call: CallContext = {}): Promise<IDataObject> {
-	return await client.call<IDataObject>({ method: 'GET', path: statePath(sessionId), ...call });
+	return await client.call<IDataObject>({ method: 'GET', path: statePath(sessionId), itemIndex: call.itemIndex, signal: call.signal });
 }
 
 export interface Balance {
