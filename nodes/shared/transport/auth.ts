@@ -9,6 +9,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
 import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
+import { messageOf } from './envelope';
 import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
 import { baseUrlProblem } from './http';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
@@ -139,7 +140,7 @@ async function storedTokenExpired(helpers: IHttpRequestHelper, baseUrl: string, 
 }
 
 function tokenRefused(response: RawResponse, body: IDataObject): Error {
-	const reason = String(body.message ?? body.msg ?? body.error ?? body.detail ?? 'no reason given');
+	const reason = messageOf(body) ?? 'no reason given';
 	const retryAfterMs = retryAfterOf(response);
 	const wait = retryAfterMs !== undefined ? `; the service asked to wait ${Math.round(retryAfterMs / 1000)} s` : '';
 	const error = new Error(

@@ -3,7 +3,8 @@ export type Envelope =
 	| { ok: true; data: unknown }
 	| { ok: false; appCode?: number; message?: string };
 
-function messageOf(body: Record<string, unknown>): string | undefined {
+/** The service's words in a failure answer: the message field is undocumented, so the first of the usual ones. */
+export function messageOf(body: Record<string, unknown>): string | undefined {
 	for (const key of ['message', 'msg', 'error', 'detail']) {
 		const value = body[key];
 		if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 500);
