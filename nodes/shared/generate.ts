@@ -4,17 +4,15 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { SessionState } from './session';
 import { describeStateChange, readSessionState } from './session';
 import { ConversationError, converse } from './sse';
-import type { ConversationResult, EventCounts, StreamEnding } from './sse';
+import type { ConversationOptions, ConversationResult, EventCounts, StreamEnding } from './sse';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
 
 export type NextStep = 'export' | 'upload' | 'state' | 'none';
 
-export interface GenerateOptions {
-	itemIndex: number;
-	timeoutMs: number;
-	heartbeatOnlyTimeoutMs: number;
+/** The conversation's own bounds, and how to recover after a dropped stream. */
+export interface GenerateOptions extends Pick<ConversationOptions, 'itemIndex' | 'timeoutMs' | 'heartbeatOnlyTimeoutMs'> {
 	/** After a dropped stream: first state read after this, then one every `recoveryIntervalMs`. */
 	recoveryFirstWaitMs: number;
 	recoveryIntervalMs: number;
