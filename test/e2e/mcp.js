@@ -1,25 +1,26 @@
 #!/usr/bin/env node
 'use strict';
-// The NemoVideo nodes as AI tools in real n8n 2.41.1, driven by the official MCP SDK client over the MCP Server
-// Trigger of examples/04-mcp-server.json (a test copy: its credentials on the emulator and a local bearer token,
-// Export & Wait's tool bound fixed low), against the emulator rendering real H.264 (ffmpeg):
-// the tool list (descriptions, input schemas); Photo to Video from 5 photo URLs in one call and the returned URL
-// fetched and probed; a render longer than the tool bound answered with its status in time, then fetched by
-// renderId without a second render; Credits; the error texts (no credits, unknown session); every tool output's
-// size; examples 4 and 5 as shipped imported and their nodes recognised by n8n. No LLM runs here: the client
-// calls the tools with the arguments an agent would give.
-//   node test/e2e/mcp.js   (NEMOVIDEO_E2E_BUILD=1 builds first, NEMOVIDEO_E2E_TARBALL=<tgz> installs that package;
-//                           NEMOVIDEO_E2E_VERBOSE=1 streams n8n's output)
+// The NemoVideo nodes as AI tools in real n8n (2.41.1; run-all.js runs it on 1.123 too), driven by the official
+// MCP SDK client over the MCP Server Trigger of examples/04-mcp-server.json (a test copy: its credentials on the
+// emulator and a local bearer token, Export & Wait's tool bound fixed low), against the emulator rendering real
+// H.264 (ffmpeg): the tool list (descriptions, input schemas) over Streamable HTTP and over HTTP+SSE; Photo to Video
+// from 5 photo URLs in one call and the returned URL fetched and probed; a render longer than the tool bound answered
+// with its status in time, then fetched by renderId without a second render; Credits; the error texts (no credits,
+// unknown session, a tool left at its default Session ID); every tool output's size; examples 4 and 5 as shipped
+// imported and their nodes recognised by n8n. No LLM runs here: the client calls the tools with the arguments an
+// agent would give.
+//   node test/e2e/mcp.js   (NEMOVIDEO_N8N_LINE=1.123 for the 1.x line, NEMOVIDEO_E2E_TARBALL=<tgz> installs that
+//                           package, NEMOVIDEO_E2E_BUILD=1 builds first, NEMOVIDEO_E2E_VERBOSE=1 streams n8n's output)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { ensureN8n } = require('./lib/install');
-const { N8nInstance, packRepo, packageLoadErrors, missingPackageFiles, PACKAGE_NAME } = require('./lib/n8n');
+const { N8nInstance, packageTarball, packageLoadErrors, PACKAGE_NAME } = require('./lib/n8n');
 const { startEmulator } = require('./lib/emulator');
 const { runTests, assert } = require('./lib/runner');
 const { loadExample, SAMPLE_PHOTOS } = require('./lib/examples');
 const { probeVideo } = require('./lib/ffprobe');
-const { MCP_EXAMPLE, AGENT_EXAMPLE, waitForMcpEndpoint, connectMcp, firstItem, servePhotos, mcpTestCopy, knownNodeTypes, unknownNodes } = require('./lib/mcp');
+const { MCP_EXAMPLE, AGENT_EXAMPLE, waitForMcpEndpoint, publishWorkflow, connectMcp, firstItem, servePhotos, mcpTestCopy, knownNodeTypes, unknownNodes } = require('./lib/mcp');
 
 const OWN_TOKEN = 'nmv_usr_own_e2e_mcp';
 const MCP_BEARER = 'e2e-mcp-bearer-7f3a9c';
@@ -167,10 +168,7 @@ runTests(
     {
       name: 'set up: n8n with the packed package, the emulator with ffmpeg, example 4 published, the MCP endpoint answering',
       fn: async () => {
-        const given = process.env.NEMOVIDEO_E2E_TARBALL;
-        const missing = given ? [] : missingPackageFiles();
-        assert(!missing.length, `not built (run npm run build): ${missing.join(', ')}`);
-        const [install, tarball] = await Promise.all([ensureN8n(), given || packRepo({ build: process.env.NEMOVIDEO_E2E_BUILD === '1' })]);
+        const [install, tarball] = await Promise.all([ensureN8n(), packageTarball()]);
         n8n = await N8nInstance.create({ install });
         await n8n.installPackage(tarball);
         emu = await startEmulator({ ffmpeg: true, renderMs: NORMAL_RENDER_MS });
@@ -192,7 +190,7 @@ runTests(
         });
         const defaults = defaultsWorkflow(copy.workflow);
         await n8n.importWorkflow([copy.workflow, defaults.workflow]);
-        for (const workflow of [copy.workflow, defaults.workflow]) await n8n.cliOk(['publish:workflow', `--id=${workflow.id}`]);
+        for (const workflow of [copy.workflow, defaults.workflow]) await publishWorkflow(n8n, workflow.id);
         await n8n.start();
         mcpUrl = `${n8n.url}/mcp/${copy.path}`;
         defaultsUrl = `${n8n.url}/mcp/${defaults.path}`;

@@ -21,6 +21,7 @@ const SUITES = [
   { name: 'smoke@1.123', args: ['smoke.js'] },
   { name: 'examples@1.123', args: ['examples.js'] },
   { name: 'examples@1.123/filesystem', args: ['examples.js'], env: { N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem' } },
+  { name: 'mcp@1.123', args: ['mcp.js'] },
 ];
 
 const lineOf = (name) => (/@([^/]+)/.exec(name) || [null, '2.41'])[1];

@@ -46,6 +46,12 @@ async function waitForMcpEndpoint(url, { timeoutMs = 60000, isAlive = () => true
   throw new Error(`${url} still not registered after ${timeoutMs} ms (last: ${last})`);
 }
 
+/** Activates a workflow the way its n8n line does it: `publish:workflow` on 2.x, `update:workflow --active=true` on 1.x. */
+async function publishWorkflow(n8n, workflowId) {
+  const oneX = /^1\./.test(String(n8n.install.version));
+  await n8n.cliOk(oneX ? ['update:workflow', `--id=${workflowId}`, '--active=true'] : ['publish:workflow', `--id=${workflowId}`]);
+}
+
 /**
  * An MCP client session on `url`; `token` goes in as `Authorization: Bearer …` (the trigger's Bearer Auth).
  * `sse: true` uses the older HTTP+SSE transport (GET opens the stream) that some clients still speak.
@@ -225,6 +231,7 @@ module.exports = {
   AGENT_EXAMPLE,
   CLIENT_TIMEOUT_MS,
   waitForMcpEndpoint,
+  publishWorkflow,
   connectMcp,
   firstItem,
   servePhotos,
