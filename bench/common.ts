@@ -1,18 +1,21 @@
 /**
  * Shared pieces of the benchmark scripts: the emulator as a child process (so its memory and CPU are not the
- * measured process's), clean-up on exit, an RSS sampler on its own thread, table printing, and setting up a
- * session that is ready to export through the real nodes.
+ * measured process's) through the e2e suite's emulator client, clean-up on exit, an RSS sampler on its own
+ * thread, table printing, and setting up a session that is ready to export through the real nodes.
  *
  * Every script imports `../test/harness/env` before this module (n8n-core reads its folders at load time).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import type { IRun } from 'n8n-workflow';
 
+import { connectEmulator as connectAdmin, startEmulator as startEmulatorProcess } from '../test/e2e/lib/emulator';
+import type { EmulatedRender, RecordedRequest, Route } from '../test/emulator/types';
 import type { Harness } from '../test/harness';
+
+export type { EmulatedRender, RecordedRequest };
 
 export const ROOT = resolve(__dirname, '..');
 export const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(ROOT, 'test', 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -57,127 +60,40 @@ if (process.env.N8N_USER_FOLDER) removeOnExit(process.env.N8N_USER_FOLDER);
 
 // ------------------------------------------------------------------------------------------------ emulator
 
-export interface RecordedRequest {
-	seq: number;
-	at: number;
-	method: string;
-	path: string;
-	route: string;
-	status?: number;
-	sessionId?: string;
-	renderId?: string;
-	bodyBytes: number;
-	files?: Array<{ filename: string; bytes: number; detectedType: string | null }>;
-}
-
-export interface EmulatedRender {
-	id: string;
-	sessionId: string;
-	status: string;
-	startedAt: number;
-	completedAt?: number;
-	bytes: number;
-}
-
+/** The emulator's admin client and its process, as the real-n8n suite starts it. */
 export interface EmulatorProcess {
 	baseUrl: string;
 	admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 	/** Recorded requests after `since` (a seq), optionally of one route. */
-	requests(since?: number, route?: string): Promise<RecordedRequest[]>;
+	requests(since?: number, route?: Route): Promise<RecordedRequest[]>;
 	/** The highest seq recorded so far (0 when none). */
 	lastSeq(): Promise<number>;
 	render(id: string): Promise<EmulatedRender>;
 	stop(): Promise<void>;
 }
 
-function tsxCommand(): [string, string[]] {
-	const cli = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-	if (existsSync(cli)) return [process.execPath, [cli]];
-	return ['npx', ['--no-install', 'tsx']];
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-	if (!child.pid) return;
-	try {
-		process.kill(-child.pid, signal);
-	} catch {
-		try {
-			child.kill(signal);
-		} catch {
-			// already gone
-		}
-	}
-}
-
 /**
- * Starts `npx tsx test/emulator/cli.ts --config <json>` (the repo's tsx, run by this Node) in its own process
- * group, waits for `NEMOVIDEO_EMULATOR_URL=`, and registers an owner token with plenty of credits.
+ * Starts test/emulator/cli.ts in its own process group with `config` (test/e2e/lib/emulator.js, the one emulator
+ * client of the e2e suite and the benchmarks: it stops the group when this process exits, however it exits), and
+ * registers an owner token with plenty of credits.
  */
 export async function startEmulator(config: Record<string, unknown>): Promise<EmulatorProcess> {
-	const [command, pre] = tsxCommand();
-	const child = spawn(command, [...pre, join(ROOT, 'test', 'emulator', 'cli.ts'), '--config', JSON.stringify(config)], {
-		cwd: ROOT,
-		stdio: ['ignore', 'pipe', 'pipe'],
-		detached: true,
-		env: { ...process.env, NODE_OPTIONS: '' },
-	});
-	let exited = false;
-	const exit = new Promise<void>((done) => child.once('exit', () => ((exited = true), done())));
-	// SIGTERM lets the emulator remove its own temp dir even after this process is gone.
-	onExit(() => {
-		if (!exited) killGroup(child, 'SIGTERM');
-	});
-	let stdout = '';
-	let stderr = '';
-	child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-5000)));
-	const baseUrl = await new Promise<string>((resolveUrl, reject) => {
-		const timer = setTimeout(() => reject(new Error(`emulator did not start within 60 s\n${stdout}\n${stderr}`)), 60_000);
-		child.stdout!.on('data', (chunk: Buffer) => {
-			stdout += chunk.toString();
-			const match = /^NEMOVIDEO_EMULATOR_URL=(\S+)\s*$/m.exec(stdout);
-			if (match) {
-				clearTimeout(timer);
-				resolveUrl(match[1].replace(/\/$/, ''));
-			}
-		});
-		void exit.then(() => {
-			clearTimeout(timer);
-			reject(new Error(`emulator exited before listening\n${stdout}\n${stderr}`));
-		});
-	});
-
-	const client = connectEmulator(baseUrl, async () => {
-		if (exited) return;
-		killGroup(child, 'SIGTERM');
-		const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-		await exit;
-		clearTimeout(timer);
-	});
+	const started = await startEmulatorProcess({ config, root: ROOT });
+	const client = connectEmulator(started.baseUrl, async () => await started.stop());
 	await client.admin('POST', '/tokens', { token: TOKEN, credits: 10_000_000, anonymous: false });
 	return client;
 }
 
 /** Talks to an emulator started elsewhere (another benchmark process); `stop` defaults to doing nothing. */
 export function connectEmulator(baseUrl: string, stop: () => Promise<void> = async () => {}): EmulatorProcess {
-	const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-		const response = await fetch(`${baseUrl}/__emulator${path}`, {
-			method,
-			headers: body === undefined ? {} : { 'content-type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(30_000),
-		});
-		const text = await response.text();
-		if (!response.ok) throw new Error(`emulator admin ${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`);
-		return (text ? JSON.parse(text) : undefined) as T;
-	};
-	const requests = async (since = 0, route?: string) =>
-		await admin<RecordedRequest[]>('GET', `/requests?since=${since}${route ? `&route=${route}` : ''}`);
+	const { admin } = connectAdmin(baseUrl);
+	const requests = async (since = 0, route?: Route) => await admin.requests({ since, route });
 	return {
 		baseUrl,
-		admin,
+		admin: async <T>(method: string, path: string, body?: unknown) => (await admin.call(method, path, body)) as T,
 		requests,
 		lastSeq: async () => (await requests()).reduce((max, request) => Math.max(max, request.seq), 0),
-		render: async (id) => await admin<EmulatedRender>('GET', `/renders/${encodeURIComponent(id)}`),
+		render: async (id) => (await admin.call('GET', `/renders/${encodeURIComponent(id)}`)) as EmulatedRender,
 		stop,
 	};
 }

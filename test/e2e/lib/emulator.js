@@ -10,6 +10,7 @@
 //   await emu.admin.fault(route, fault, times)                POST /__emulator/faults
 //   await emu.admin.reset()           POST /__emulator/reset
 //   await emu.stop()
+//   connectEmulator(baseUrl).admin  the same admin API for an emulator another process started
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnGroup, stopGroup, cleanEnv } = require('./proc');
@@ -87,6 +88,45 @@ async function startEmulator(opts = {}) {
     if (opts.verbose) process.stderr.write(`[emulator] ${b}`);
   });
 
+  const { admin } = connectEmulator(baseUrl);
+  return {
+    baseUrl,
+    admin,
+    pid: child.pid,
+    logs: () => ({ stdout: out, stderr: err }),
+    stop: () => stopGroup(child, 5000),
+  };
+}
+
+/**
+ * @typedef {import('../../emulator/types').RecordedRequest} RecordedRequest
+ * @typedef {import('../../emulator/types').EmulatedRender} EmulatedRender
+ * @typedef {import('../../emulator/types').EmulatorConfig} EmulatorConfig
+ * @typedef {{
+ *   requests: (query?: {route?: string, since?: number}) => Promise<RecordedRequest[]>,
+ *   reset: () => Promise<unknown>,
+ *   config: (partial?: Partial<EmulatorConfig>) => Promise<EmulatorConfig>,
+ *   fault: (route: string, fault: object, times?: number) => Promise<unknown>,
+ *   clearFaults: () => Promise<unknown>,
+ *   tokens: (all?: boolean) => Promise<unknown>,
+ *   addToken: (account: {token: string, credits?: number, anonymous?: boolean, userId?: string}) => Promise<unknown>,
+ *   expireToken: (token?: string) => Promise<unknown>,
+ *   setCredits: (token: string, available: number) => Promise<unknown>,
+ *   sessions: () => Promise<unknown>,
+ *   renders: () => Promise<EmulatedRender[]>,
+ *   health: () => Promise<unknown>,
+ *   call: (method: string, p: string, body?: unknown) => Promise<any>,
+ * }} EmulatorAdmin
+ */
+
+/**
+ * The admin API of an emulator already listening at `baseUrl` (test/emulator/README.md): the one client of the
+ * e2e suite and the benchmarks (bench/common.ts), whichever process started the emulator.
+ * @param {string} baseUrl
+ * @returns {{ baseUrl: string, admin: EmulatorAdmin }}
+ */
+function connectEmulator(baseUrl) {
+  /** @type {EmulatorAdmin} */
   const admin = {
     requests: (q = {}) => {
       const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
@@ -105,13 +145,7 @@ async function startEmulator(opts = {}) {
     health: () => adminCall(baseUrl, 'GET', '/health'),
     call: (method, p, body) => adminCall(baseUrl, method, p, body),
   };
-  return {
-    baseUrl,
-    admin,
-    pid: child.pid,
-    logs: () => ({ stdout: out, stderr: err }),
-    stop: () => stopGroup(child, 5000),
-  };
+  return { baseUrl, admin };
 }
 
-module.exports = { startEmulator, REPO_ROOT };
+module.exports = { startEmulator, connectEmulator, REPO_ROOT };
