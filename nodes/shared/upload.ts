@@ -162,6 +162,20 @@ export async function collectItemFiles(ctx: IExecuteFunctions, itemIndex: number
 	return files;
 }
 
+/** A binary's size and a way to stream it: from n8n's binary store (filesystem, S3 modes), else from the item. */
+async function storedBinary(
+	ctx: IExecuteFunctions,
+	binary: IBinaryData,
+): Promise<{ size: number; open: () => Promise<Readable> }> {
+	const id = binary.id;
+	if (!id) {
+		const data = binary.data ?? '';
+		return { size: Buffer.byteLength(data, 'base64'), open: async () => Readable.from([Buffer.from(data, 'base64')]) };
+	}
+	const metadata = await ctx.helpers.getBinaryMetadata(id);
+	return { size: Number(metadata.fileSize ?? binary.bytes ?? 0), open: async () => await ctx.helpers.getBinaryStream(id) };
+}
+
 async function checkFile(
 	ctx: IExecuteFunctions,
 	itemIndex: number,
@@ -169,17 +183,7 @@ async function checkFile(
 	binary: IBinaryData,
 ): Promise<PendingFile> {
 	const fileName = binary.fileName ?? `${property}${binary.fileExtension ? `.${binary.fileExtension}` : ''}`;
-	const id = binary.id;
-	let size: number;
-	let open: () => Promise<Readable>;
-	if (id) {
-		const metadata = await ctx.helpers.getBinaryMetadata(id);
-		size = Number(metadata.fileSize ?? binary.bytes ?? 0);
-		open = async () => await ctx.helpers.getBinaryStream(id);
-	} else {
-		size = Buffer.byteLength(binary.data ?? '', 'base64');
-		open = async () => Readable.from([Buffer.from(binary.data ?? '', 'base64')]);
-	}
+	const { size, open } = await storedBinary(ctx, binary);
 	const where = `"${fileName}" (item ${itemIndex}, binary property "${property}")`;
 	if (size === 0) {
 		throw new NodeOperationError(ctx.getNode(), `The file ${where} is empty`, {
