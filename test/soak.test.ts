@@ -8,9 +8,9 @@
  */
 import { join } from 'node:path';
 
-import { NemoVideoEmulator } from './emulator';
-import type { Fault, Route } from './emulator';
-import { Harness } from './harness';
+import type { Fault, NemoVideoEmulator, Route } from './emulator';
+import { withEmulator } from './fixtures';
+import type { Harness } from './harness';
 
 const SIZE = Number(process.env.SOAK_SIZE ?? 40);
 const SEED = Number(process.env.SOAK_SEED ?? 20261124);
@@ -29,6 +29,18 @@ function random(seed: number): () => number {
 		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 	};
 }
+
+let emu: NemoVideoEmulator;
+let harness: Harness;
+
+withEmulator(
+	{
+		config: { renderMs: 150, sseEventDelayMs: 1, sseDropApplyDelayMs: 50, sseCost: 1, anonymousCredits: 1_000_000 },
+		// Anonymous: a 1001 renews the token.
+		credentials: { 'cred-1': {} },
+	},
+	(fixture) => ({ emu, harness } = fixture),
+);
 
 const FAULTS: Array<[Route | '*', Fault]> = [
 	['*', { kind: 'rateLimit', retryAfterSeconds: 1 }],
@@ -49,93 +61,85 @@ const FAULTS: Array<[Route | '*', Fault]> = [
 ];
 
 test(`soak: ${SIZE} items with random faults (seed ${SEED}) each end with an MP4 or a clear error`, async () => {
-	const emu = new NemoVideoEmulator({ renderMs: 150, sseEventDelayMs: 1, sseDropApplyDelayMs: 50, sseCost: 1, anonymousCredits: 1_000_000 });
-	await emu.start();
-	try {
-		const next = random(SEED);
-		const injected: string[] = [];
-		for (let n = 0; n < Math.ceil(SIZE * 0.6); n++) {
-			const [route, fault] = FAULTS[Math.floor(next() * FAULTS.length)];
-			emu.inject(route, fault, 1);
-			injected.push(`${route}:${fault.kind}`);
-		}
-		emu.config.renderFailTimes = Math.max(1, Math.floor(SIZE / 20));
+	const next = random(SEED);
+	const injected: string[] = [];
+	for (let n = 0; n < Math.ceil(SIZE * 0.6); n++) {
+		const [route, fault] = FAULTS[Math.floor(next() * FAULTS.length)];
+		emu.inject(route, fault, 1);
+		injected.push(`${route}:${fault.kind}`);
+	}
+	emu.config.renderFailTimes = Math.max(1, Math.floor(SIZE / 20));
 
-		const harness = new Harness();
-		harness.credentials.set('cred-1', { baseUrl: emu.baseUrl }); // anonymous: 1001 renews the token
-		const started = Date.now();
-		const run = await harness.run({
-			nodes: [
-				{ type: 'test.readFiles', parameters: { paths: JSON.stringify(Array.from({ length: SIZE }, (_, i) => PHOTOS[i % PHOTOS.length])) } },
-				{
-					type: 'nemoVideoPhotoToVideo',
-					continueOnFail: true,
-					parameters: {
-						grouping: 'perItem',
-						pollIntervalSeconds: 0.1,
-						timeoutMinutes: 0.5,
-						options: {
-							concurrency: 8,
-							generationTimeoutMinutes: 0.2,
-							dropRecoveryFirstWaitSeconds: 0.1,
-							dropRecoveryIntervalSeconds: 0.1,
-							dropRecoveryReads: 3,
-						},
+	const started = Date.now();
+	const run = await harness.run({
+		nodes: [
+			{ type: 'test.readFiles', parameters: { paths: JSON.stringify(Array.from({ length: SIZE }, (_, i) => PHOTOS[i % PHOTOS.length])) } },
+			{
+				type: 'nemoVideoPhotoToVideo',
+				continueOnFail: true,
+				parameters: {
+					grouping: 'perItem',
+					pollIntervalSeconds: 0.1,
+					timeoutMinutes: 0.5,
+					options: {
+						concurrency: 8,
+						generationTimeoutMinutes: 0.2,
+						dropRecoveryFirstWaitSeconds: 0.1,
+						dropRecoveryIntervalSeconds: 0.1,
+						dropRecoveryReads: 3,
 					},
 				},
-			],
-		});
-		const elapsed = Date.now() - started;
-		expect(run.error).toBeUndefined();
+			},
+		],
+	});
+	const elapsed = Date.now() - started;
+	expect(run.error).toBeUndefined();
 
-		const out = run.output();
-		expect(out).toHaveLength(SIZE);
-		expect(out.map((item) => item.pairedItem)).toEqual(Array.from({ length: SIZE }, (_, item) => ({ item })));
-		let videos = 0;
-		const errors: string[] = [];
-		for (const item of out) {
-			if (item.json.error === undefined) {
-				expect(item.json.status).toBe('completed');
-				expect(item.binary?.data?.mimeType).toBe('video/mp4');
-				videos++;
-			} else {
-				const message = String(item.json.error);
-				// A clear, mapped error: words for a person, with what to do, not a stack trace or a raw exception.
-				expect(message).not.toMatch(/TypeError|ReferenceError|undefined|\[object Object\]/);
-				expect(String(item.json.errorDescription ?? '').length).toBeGreaterThan(20);
-				errors.push(message);
-			}
+	const out = run.output();
+	expect(out).toHaveLength(SIZE);
+	expect(out.map((item) => item.pairedItem)).toEqual(Array.from({ length: SIZE }, (_, item) => ({ item })));
+	let videos = 0;
+	const errors: string[] = [];
+	for (const item of out) {
+		if (item.json.error === undefined) {
+			expect(item.json.status).toBe('completed');
+			expect(item.binary?.data?.mimeType).toBe('video/mp4');
+			videos++;
+		} else {
+			const message = String(item.json.error);
+			// A clear, mapped error: words for a person, with what to do, not a stack trace or a raw exception.
+			expect(message).not.toMatch(/TypeError|ReferenceError|undefined|\[object Object\]/);
+			expect(String(item.json.errorDescription ?? '').length).toBeGreaterThan(20);
+			errors.push(message);
 		}
-
-		// Never a message sent twice to one session, never a render started twice except the retry after `failed`.
-		// (A request dropped before its body was read names no session, so the total is checked too: one per item at most.)
-		const sse = emu.requestsTo('sse');
-		expect(sse.length).toBeLessThanOrEqual(SIZE);
-		const messagesPerSession = new Map<string, number>();
-		for (const request of sse) {
-			const sessionId = (request.json as { session_id?: string } | undefined)?.session_id;
-			if (sessionId) messagesPerSession.set(sessionId, (messagesPerSession.get(sessionId) ?? 0) + 1);
-		}
-		expect([...messagesPerSession.values()].every((count) => count === 1)).toBe(true);
-		for (const sessionId of messagesPerSession.keys()) expect(emu.session(sessionId)!.messages.length).toBeLessThanOrEqual(1);
-		const startsBySession = new Map<string, string[]>();
-		for (const request of emu.requestsTo('renderStart').filter((r) => r.status === 200)) {
-			const body = request.json as { id: string; sessionId: string };
-			startsBySession.set(body.sessionId, [...(startsBySession.get(body.sessionId) ?? []), body.id]);
-		}
-		for (const ids of startsBySession.values()) {
-			expect(new Set(ids).size).toBe(ids.length);
-			expect(ids.length).toBeLessThanOrEqual(2);
-			if (ids.length === 2) expect(emu.render(ids[0])!.status).toBe('failed');
-		}
-		// One anonymous token at first, renewed only after a 1001.
-		expect(emu.issuedTokens().length).toBeLessThanOrEqual(1 + emu.requests.filter((r) => r.fault === 'appCode').length);
-		expect(elapsed).toBeLessThan(BOUND_MS);
-		expect(videos).toBeGreaterThan(SIZE / 2);
-
-		const summary = { size: SIZE, seed: SEED, videos, errors: errors.length, faultsInjected: injected.length, elapsedMs: elapsed };
-		process.stdout.write(`soak ${JSON.stringify(summary)}\n${[...new Set(errors)].map((e) => `  error: ${e}`).join('\n')}\n`);
-	} finally {
-		await emu.stop();
 	}
+
+	// Never a message sent twice to one session, never a render started twice except the retry after `failed`.
+	// (A request dropped before its body was read names no session, so the total is checked too: one per item at most.)
+	const sse = emu.requestsTo('sse');
+	expect(sse.length).toBeLessThanOrEqual(SIZE);
+	const messagesPerSession = new Map<string, number>();
+	for (const request of sse) {
+		const sessionId = (request.json as { session_id?: string } | undefined)?.session_id;
+		if (sessionId) messagesPerSession.set(sessionId, (messagesPerSession.get(sessionId) ?? 0) + 1);
+	}
+	expect([...messagesPerSession.values()].every((count) => count === 1)).toBe(true);
+	for (const sessionId of messagesPerSession.keys()) expect(emu.session(sessionId)!.messages.length).toBeLessThanOrEqual(1);
+	const startsBySession = new Map<string, string[]>();
+	for (const request of emu.requestsTo('renderStart').filter((r) => r.status === 200)) {
+		const body = request.json as { id: string; sessionId: string };
+		startsBySession.set(body.sessionId, [...(startsBySession.get(body.sessionId) ?? []), body.id]);
+	}
+	for (const ids of startsBySession.values()) {
+		expect(new Set(ids).size).toBe(ids.length);
+		expect(ids.length).toBeLessThanOrEqual(2);
+		if (ids.length === 2) expect(emu.render(ids[0])!.status).toBe('failed');
+	}
+	// One anonymous token at first, renewed only after a 1001.
+	expect(emu.issuedTokens().length).toBeLessThanOrEqual(1 + emu.requests.filter((r) => r.fault === 'appCode').length);
+	expect(elapsed).toBeLessThan(BOUND_MS);
+	expect(videos).toBeGreaterThan(SIZE / 2);
+
+	const summary = { size: SIZE, seed: SEED, videos, errors: errors.length, faultsInjected: injected.length, elapsedMs: elapsed };
+	process.stdout.write(`soak ${JSON.stringify(summary)}\n${[...new Set(errors)].map((e) => `  error: ${e}`).join('\n')}\n`);
 }, BOUND_MS + 60_000);

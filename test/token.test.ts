@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
 import { issuingOrigin } from '../nodes/shared/transport/auth';
-import { NemoVideoEmulator } from './emulator';
+import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import { Harness } from './harness';
 import type { CredentialStore, WorkflowRun } from './harness';
@@ -199,16 +199,9 @@ describe('3. the client id is random, kept with the token', () => {
 });
 
 describe('4. a stored token goes only to the origin that issued it', () => {
+	// A second service: the tests use the file's harness against both.
 	let second: NemoVideoEmulator;
-	beforeAll(async () => {
-		second = new NemoVideoEmulator({ renderMs: 200 });
-		await second.start();
-	});
-	afterAll(async () => await second.stop());
-	beforeEach(() => second.reset());
-	afterEach(() => {
-		for (const { token } of second.issuedTokens()) usedTokens.add(token);
-	});
+	withEmulator({ config: { renderMs: 200 }, usedTokens }, (fixture) => (second = fixture.emu));
 
 	test('Base URL changed to a second service: a token is fetched there, the first one is never sent to it', async () => {
 		const first = await warm();
