@@ -526,8 +526,10 @@ describe('cancellation', () => {
 		const handle = harness.start({ credentialId: 'own', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
 		await sleep(300);
 		expect(emu.requestsTo('credits')).toHaveLength(1);
+		const cancelledAt = Date.now();
 		handle.cancel();
 		const result = seen.run(await handle.done);
+		expect(Date.now() - cancelledAt).toBeLessThan(1000);
 		expect(Date.now() - started).toBeLessThan(2000);
 		expect(result.output()).toHaveLength(0);
 		// Not retried after the cancel.
