@@ -70,6 +70,16 @@ describe('tool mode is detected as n8n runs a tool', () => {
 		);
 	});
 
+	test('an agent is told to pass "new" for a new session and to call the tool again, as the tool descriptions say', () => {
+		const generate = node(`${PACKAGE}.nemoVideoGenerateTool`, { sessionId: fromAI('sessionId') });
+		expect(
+			renameSettings(
+				{ getNode: () => generate },
+				'It expired. Leave "Session ID" empty to start a new session, and upload the photos again. Top up, then run the workflow again.',
+			),
+		).toBe('It expired. Set the argument "sessionId" to "new" to start a new session, and upload the photos again. Top up, then call the tool again.');
+	});
+
 	test('whether retrying can help, from the failure kind', () => {
 		const failure = (kind: 'rateLimited' | 'sessionNotFound', appCode?: number) =>
 			new NemoVideoApiError(node('x'), { kind, appCode, operation: 'POST /x' }, 'm', 'd');

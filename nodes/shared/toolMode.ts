@@ -156,6 +156,12 @@ const SETTING_LABELS: Array<{ label: string; path: string; onlyOn?: string[]; ar
 	{ label: 'On Timeout', path: 'options.onTimeout' },
 ];
 
+/** Phrases of the canvas errors that an agent reads differently: how it asks for a new session, what it reruns. */
+const AGENT_PHRASES: Array<[RegExp, string]> = [
+	[/Leave the argument "(\w+)" empty to start a new session/g, `Set the argument "$1" to "${NEW_SESSION}" to start a new session`],
+	[/run the workflow again/gi, 'call the tool again'],
+];
+
 /**
  * Rewrites `"Setting Label"` in a message into what an agent can change: the tool argument that fills it
  * (its `$fromAI` key), the argument of another NemoVideo tool, or a fixed setting of the workflow.
@@ -181,6 +187,7 @@ export function renameSettings(ctx: ToolModeContext, text: string): string {
 		// An id named unquoted ("Session ID is empty", "(Session ID 123)"): the argument's name alone.
 		if (bare && unquoted) result = result.replace(new RegExp(`(?<![\\w"])${escaped}(?![\\w"])`, 'g'), bare);
 	}
+	for (const [phrase, agentWording] of AGENT_PHRASES) result = result.replace(phrase, agentWording);
 	return result;
 }
 
