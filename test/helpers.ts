@@ -1,7 +1,8 @@
 /**
- * Helpers of the transport and Credits / Get State suites: a leak collector, an inline scripted server for answer
- * shapes the emulator does not produce, a minimal IExecuteFunctions to drive NemoVideoClient directly, and a way to
- * give an emulated session a draft over the emulator's own HTTP API.
+ * Helpers shared by the fast suite's files (the emulator fixture itself: fixtures.ts): a leak collector, an inline
+ * scripted server for answer shapes the emulator does not produce, a minimal IExecuteFunctions to drive
+ * NemoVideoClient directly, a way to give an emulated session a draft over the emulator's own HTTP API, and the
+ * contract every package node declares.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
