@@ -149,7 +149,6 @@ export function mimeOf(format: string): string {
 /** The ffmpeg binary of @ffmpeg-installer/ffmpeg, or undefined when it is not installed. */
 export function ffmpegPath(): string | undefined {
 	try {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const p = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 		return p && existsSync(p) ? p : undefined;
 	} catch {
