@@ -135,6 +135,14 @@ test(`soak: ${SIZE} items with random faults (seed ${SEED}) each end with an MP4
 		expect(ids.length).toBeLessThanOrEqual(2);
 		if (ids.length === 2) expect(emu.render(ids[0])!.status).toBe('failed');
 	}
+	// No started item is discarded: every session that got a message, and every render that completed, is in an
+	// output item (the video, or the error item that names it so it can be resumed instead of paid for again).
+	const outputSessions = new Set(out.map((item) => String(item.json.sessionId ?? '')));
+	const outputRenders = new Set(out.flatMap((item) => [item.json.renderId, ...((item.json.failedRenderIds as string[] | undefined) ?? [])].map(String)));
+	expect([...messagesPerSession.keys()].filter((sessionId) => !outputSessions.has(sessionId))).toEqual([]);
+	const completed = [...startsBySession.values()].flat().filter((id) => emu.render(id)?.status === 'completed');
+	expect(completed.filter((id) => !outputRenders.has(id))).toEqual([]);
+	console.info(`soak ${SIZE} items, seed ${SEED}: ${videos} videos, ${errors.length} errors, ${injected.length} faults, ${sse.length} messages (${messagesPerSession.size} sessions, each once), ${[...startsBySession.values()].flat().length} render starts, ${completed.length} completed and output, ${(elapsed / 1000).toFixed(0)} s`);
 	// One anonymous token at first, renewed only after a 1001.
 	expect(emu.issuedTokens().length).toBeLessThanOrEqual(1 + emu.requests.filter((r) => r.fault === 'appCode').length);
 	expect(elapsed).toBeLessThan(BOUND_MS);
