@@ -5,8 +5,19 @@
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 
+/**
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, error?: Error }} ChildExit
+ * @typedef {import('node:child_process').ChildProcess & { exited: Promise<ChildExit> }} TrackedChild A child with a
+ *   promise of its exit (resolved on 'exit' or on a spawn 'error').
+ */
+
+/** @type {Set<number>} */
 const live = new Set(); // pids (= pgids) of groups we started and have not reaped
 
+/**
+ * @param {number} pid
+ * @param {NodeJS.Signals} [signal]
+ */
 function killGroup(pid, signal = 'SIGTERM') {
   try {
     process.kill(-pid, signal);
@@ -39,11 +50,18 @@ function hookExit() {
   }
 }
 
-/** Spawns a tracked child in its own process group. */
+/**
+ * Spawns a tracked child in its own process group.
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {import('node:child_process').SpawnOptions} [opts]
+ * @returns {TrackedChild}
+ */
 function spawnGroup(cmd, args, opts = {}) {
   hookExit();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: true });
+  const child = /** @type {TrackedChild} */ (spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: true }));
   if (child.pid) live.add(child.pid);
+  /** @type {Promise<ChildExit>} */
   const exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -54,7 +72,11 @@ function spawnGroup(cmd, args, opts = {}) {
   return child;
 }
 
-/** SIGTERM the group, wait up to graceMs for the leader, then SIGKILL the group. */
+/**
+ * SIGTERM the group, wait up to graceMs for the leader, then SIGKILL the group.
+ * @param {TrackedChild | null | undefined} child
+ * @param {number} [graceMs]
+ */
 async function stopGroup(child, graceMs = 10000) {
   if (!child || !child.pid) return;
   const pid = child.pid;
@@ -70,6 +92,7 @@ async function stopGroup(child, graceMs = 10000) {
   live.delete(pid);
 }
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A free TCP port on 127.0.0.1 (ports handed out by this process are not reused). */
@@ -81,7 +104,7 @@ async function freePort() {
       srv.unref();
       srv.on('error', reject);
       srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address();
+        const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
         srv.close(() => resolve(port));
       });
     });
@@ -93,7 +116,18 @@ async function freePort() {
   throw new Error('could not find a free port');
 }
 
-/** Runs a command to completion with a timeout; resolves { code, signal, stdout, stderr, durationMs, timedOut }. */
+/**
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, durationMs: number, timedOut: boolean }} CaptureResult
+ */
+
+/**
+ * Runs a command to completion with a timeout; resolves { code, signal, stdout, stderr, durationMs, timedOut }.
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, onStdout?: (text: string) => void,
+ *   onStderr?: (text: string) => void, input?: string | Buffer }} [options]
+ * @returns {Promise<CaptureResult>}
+ */
 function runCapture(cmd, args, { env, cwd, timeoutMs = 120000, onStdout, onStderr, input } = {}) {
   const t0 = Date.now();
   const child = spawnGroup(cmd, args, { env, cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -128,6 +162,10 @@ function runCapture(cmd, args, { env, cwd, timeoutMs = 120000, onStdout, onStder
  * Resolves when the child's output (stdout or stderr) matches `pattern`; rejects when the child exits first or after
  * `timeoutMs`. Resolves the output seen so far. Output already printed before the call is not seen: call it right
  * after spawning.
+ * @param {TrackedChild} child
+ * @param {RegExp} pattern
+ * @param {{ what?: string, timeoutMs?: number }} [options]
+ * @returns {Promise<string>}
  */
 function waitForOutput(child, pattern, { what = 'the process', timeoutMs = 60000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -149,8 +187,13 @@ function waitForOutput(child, pattern, { what = 'the process', timeoutMs = 60000
   });
 }
 
-/** Env for child tools: without npm's run-script variables (when started by `npm test`) and NODE_OPTIONS. */
+/**
+ * Env for child tools: without npm's run-script variables (when started by `npm test`) and NODE_OPTIONS.
+ * @param {NodeJS.ProcessEnv} [extra]
+ * @returns {NodeJS.ProcessEnv}
+ */
 function cleanEnv(extra = {}) {
+  /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^npm_(package|lifecycle|config_(local_prefix|global_prefix|prefix))/i.test(k)) continue;
