@@ -17,6 +17,10 @@ const { spawnGroup, stopGroup, cleanEnv } = require('./proc');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
+/**
+ * @param {string} root
+ * @returns {[string, string[]]} the command and the arguments that come before the script
+ */
 function tsxCommand(root) {
   // The repo's own tsx (a devDependency) run by the current Node; `npx tsx` only as a fallback.
   const cli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');

@@ -103,6 +103,10 @@ async function withLock(name, fn, { waitMs = INSTALL_TIMEOUT_MS } = {}) {
 /**
  * Runs a command to completion. Its output goes to `logFile` (when given) and, with NEMOVIDEO_E2E_VERBOSE=1, to
  * stderr; a failure's error carries the output's tail. Rejects on non-zero exit or timeout; resolves the tail.
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number, label?: string, logFile?: string }} [options]
+ * @returns {Promise<string>}
  */
 function run(cmd, args, { cwd, env, timeoutMs = INSTALL_TIMEOUT_MS, label = path.basename(cmd), logFile } = {}) {
   return new Promise((resolve, reject) => {
