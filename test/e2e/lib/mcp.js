@@ -27,6 +27,9 @@ const CLIENT_TIMEOUT_MS = 60000;
  * registered the production webhooks, and an unregistered path answers 404. A DELETE without a session touches no
  * session (n8n answers 400, or 403 without the bearer token); anything but 404 means the trigger is listening.
  * `isAlive()` (optional) stops the wait early when n8n has exited.
+ * @param {string} url
+ * @param {{ timeoutMs?: number, isAlive?: () => boolean }} [options]
+ * @returns {Promise<{ status: number, ms: number }>}
  */
 async function waitForMcpEndpoint(url, { timeoutMs = 60000, isAlive = () => true } = {}) {
   const t0 = Date.now();
@@ -55,6 +58,8 @@ async function publishWorkflow(n8n, workflowId) {
 /**
  * An MCP client session on `url`; `token` goes in as `Authorization: Bearer …` (the trigger's Bearer Auth).
  * `sse: true` uses the older HTTP+SSE transport (GET opens the stream) that some clients still speak.
+ * @param {string} url
+ * @param {{ token?: string, name?: string, sse?: boolean }} [options]
  */
 async function connectMcp(url, { token, name = 'nemovideo-e2e', sse = false } = {}) {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
@@ -72,14 +77,17 @@ async function connectMcp(url, { token, name = 'nemovideo-e2e', sse = false } = 
      */
     call: async (tool, args, { timeoutMs = CLIENT_TIMEOUT_MS } = {}) => {
       const t0 = Date.now();
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs });
+      // n8n answers with content blocks (the current protocol's result), not the pre-2024 `toolResult` shape.
+      const result = /** @type {import('@modelcontextprotocol/sdk/types.js').CallToolResult} */ (
+        await client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs })
+      );
       const ms = Date.now() - t0;
       const texts = (result.content || []).filter((c) => c.type === 'text').map((c) => c.text);
       const text = texts.join('\n');
       return { text, bytes: Buffer.byteLength(text, 'utf8'), isError: result.isError === true, ms, json: parseJson(text), blocks: (result.content || []).length };
     },
     close: async () => {
-      if (transport.terminateSession) await transport.terminateSession().catch(() => undefined);
+      if ('terminateSession' in transport) await transport.terminateSession().catch(() => undefined);
       await client.close();
     },
   };
@@ -121,8 +129,8 @@ async function servePhotos(dir, { count = 5 } = {}) {
     res.writeHead(200, { 'content-type': name.endsWith('.png') ? 'image/png' : 'image/jpeg', 'content-length': fs.statSync(file).size });
     fs.createReadStream(file).pipe(res);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   return {
     urls: names.map((name) => `${base}/photos/${encodeURIComponent(name)}`),
     requests,
@@ -141,6 +149,8 @@ function setParameter(parameters, dotted, value) {
 /**
  * A runnable copy of example 4: the NemoVideo credential and the trigger's bearer credential replaced, an own
  * webhook path if given, and fixed (not $fromAI) parameters set per node name, e.g. a short tool bound.
+ * @param {{ id: string, credentialId: string, bearerCredentialId: string, mcpPath?: string,
+ *   set?: Record<string, Record<string, unknown>> }} options
  */
 function mcpTestCopy({ id, credentialId, bearerCredentialId, mcpPath, set = {} }) {
   const text = JSON.stringify(loadExample(MCP_EXAMPLE))
