@@ -316,8 +316,14 @@ async function installN8n(pair, node, bin) {
 }
 
 /**
+ * @typedef {{ dir: string, bin: string, node: string, version: string, line: string, nodeVersion: string,
+ *   env: NodeJS.ProcessEnv }} N8nInstall
+ */
+
+/**
  * Installs an n8n line (with sqlite3 built for its Node) into the cache. Returns { dir, bin, node, version, line,
  * nodeVersion, env } where `env` is what every n8n process of this line needs (see LINES).
+ * @returns {Promise<N8nInstall>}
  */
 async function ensureN8n(opts = {}) {
   const pair = resolvePair(opts);

@@ -125,7 +125,11 @@ function lastNodeItems(result) {
   return (last && last.data && last.data.main && last.data.main[0]) || [];
 }
 
-/** Builds (optionally) and packs the repo with `npm pack`; returns the tarball's absolute path. */
+/**
+ * Builds (optionally) and packs the repo with `npm pack`; returns the tarball's absolute path.
+ * @param {{ root?: string, build?: boolean, destDir?: string }} [options]
+ * @returns {Promise<string>}
+ */
 async function packRepo({ root = REPO_ROOT, build = false, destDir } = {}) {
   const t0 = Date.now();
   if (build || !fs.existsSync(path.join(root, 'dist'))) {
@@ -166,7 +170,7 @@ async function packageTarball({ build = process.env.NEMOVIDEO_E2E_BUILD === '1' 
 
 class N8nInstance {
   /**
-   * @param {{install: {dir,bin,node,version}, userFolder?: string, encryptionKey?: string, env?: object,
+   * @param {{install: import('./install').N8nInstall, userFolder?: string, encryptionKey?: string, env?: NodeJS.ProcessEnv,
    *          keep?: boolean, name?: string, verbose?: boolean}} opts
    */
   constructor(opts) {
@@ -200,6 +204,7 @@ class N8nInstance {
     return inst;
   }
 
+  /** @param {NodeJS.ProcessEnv} [extra] */
   env(extra = {}) {
     return cleanEnv({
       ...BASE_ENV,
@@ -215,7 +220,11 @@ class N8nInstance {
     });
   }
 
-  /** Runs an n8n CLI command to completion with the install's Node. */
+  /**
+   * Runs an n8n CLI command to completion with the install's Node.
+   * @param {string[]} args
+   * @param {{ timeoutMs?: number, env?: NodeJS.ProcessEnv }} [options]
+   */
   async cli(args, { timeoutMs = CLI_TIMEOUT_MS, env } = {}) {
     // Each CLI process starts its own task broker: its own port, so CLI calls may run beside each other and `start`.
     const brokerPort = await freePort();
@@ -230,6 +239,10 @@ class N8nInstance {
     return r;
   }
 
+  /**
+   * @param {string[]} args
+   * @param {{ timeoutMs?: number, env?: NodeJS.ProcessEnv }} [opts]
+   */
   async cliOk(args, opts) {
     const r = await this.cli(args, opts);
     if (r.code !== 0) throw new Error(`n8n ${args.join(' ')} failed (exit ${r.code}):\n${tail(r)}`);
@@ -281,7 +294,11 @@ class N8nInstance {
     return Array.isArray(workflow) ? list.map((w) => w.id) : list[0].id;
   }
 
-  /** `n8n execute --id=<id> --rawOutput`; result = the parsed JSON block of the output (undefined if none). */
+  /**
+   * `n8n execute --id=<id> --rawOutput`; result = the parsed JSON block of the output (undefined if none).
+   * @param {string} workflowId
+   * @param {{ timeoutMs?: number, env?: NodeJS.ProcessEnv }} [options]
+   */
   async execute(workflowId, { timeoutMs = CLI_TIMEOUT_MS, env } = {}) {
     const r = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput'], { timeoutMs, env });
     const result = parseExecuteOutput(r.stdout);
@@ -314,6 +331,9 @@ class N8nInstance {
   /**
    * Starts a long-running n8n process and waits until `healthUrl` answers 200.
    * kind: 'start' (main + editor) | 'worker' | 'webhook'.
+   * @param {'start' | 'worker' | 'webhook'} kind
+   * @param {string[]} args
+   * @param {{ env?: NodeJS.ProcessEnv, healthUrl?: string, timeoutMs?: number }} [options]
    */
   async spawnServer(kind, args, { env, healthUrl, timeoutMs = 180000 } = {}) {
     const logFile = path.join(this.workDir, `${kind}-${++this.seq}.log`);
@@ -356,6 +376,7 @@ class N8nInstance {
   /**
    * `n8n start`: main process with the editor on 127.0.0.1:<free port>. Waits for /healthz/readiness (database
    * connected and migrated, REST API up); the webhooks of active workflows come later: see waitForWebhook().
+   * @param {{ port?: number, timeoutMs?: number, env?: NodeJS.ProcessEnv }} [options]
    */
   async start({ port, timeoutMs, env } = {}) {
     if (this.url) throw new Error('already started');
@@ -407,7 +428,10 @@ class N8nInstance {
     }
   }
 
-  /** `n8n worker` (queue mode): health checks on a free port; waits until it takes jobs. Returns the process record. */
+  /**
+   * `n8n worker` (queue mode): health checks on a free port; waits until it takes jobs. Returns the process record.
+   * @param {{ concurrency?: number, env?: NodeJS.ProcessEnv, timeoutMs?: number }} [options]
+   */
   async startWorker({ concurrency = 10, env, timeoutMs } = {}) {
     const healthPort = await freePort();
     const brokerPort = await freePort();
