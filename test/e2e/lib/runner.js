@@ -5,6 +5,16 @@ const { killAllSync } = require('./proc');
 
 class Skip extends Error {}
 
+/**
+ * @typedef {{ name: string, fn: (t: { skip: (why: string) => never }) => unknown }} E2eTest
+ */
+
+/**
+ * @param {string} title
+ * @param {E2eTest[]} tests
+ * @param {{ afterAll?: () => unknown }} [options]
+ * @returns {Promise<{ passed: number, failed: number, skipped: number }>}
+ */
 async function runTests(title, tests, { afterAll } = {}) {
   const t0 = Date.now();
   let passed = 0;

@@ -67,7 +67,17 @@ function workflow(key, credentialId, webhookId) {
   };
 }
 
-/** POSTs the sample photos to a webhook `count` times at once; keeps each answer's MP4 in `work`. */
+/**
+ * @typedef {{ status: number, type?: string, bytes?: number, seconds?: number, file?: string, text?: string }} WebhookAnswer
+ *   `file`: the MP4 kept (a 200 video answer); `text`: the start of any other answer, or the fetch error.
+ */
+
+/**
+ * POSTs the sample photos to a webhook `count` times at once; keeps each answer's MP4 in `work`.
+ * @param {string} key
+ * @param {number} count
+ * @returns {Promise<{ answers: WebhookAnswer[], seconds: number }>}
+ */
 async function fire(key, count) {
   const started = Date.now();
   const answers = await Promise.all(
@@ -78,6 +88,7 @@ async function fire(key, count) {
         const res = await fetch(`${main.url}/webhook/${flows[key].path}`, { method: 'POST', body: form, signal: AbortSignal.timeout(4 * 60_000) });
         const body = Buffer.from(await res.arrayBuffer());
         const type = res.headers.get('content-type') || '';
+        /** @type {WebhookAnswer} */
         const answer = { status: res.status, type, bytes: body.length, seconds: (Date.now() - started) / 1000 };
         if (res.status === 200 && type.startsWith('video/mp4')) {
           answer.file = path.join(work, `${key}-${Date.now()}-${i}.mp4`);
