@@ -71,7 +71,9 @@ async function main() {
     fs.mkdirSync(path.dirname(OUT_VIDEO), { recursive: true });
     fs.copyFileSync(video, OUT_VIDEO);
     if ((result.files || []).length !== photos.length) throw new Error(`${(result.files || []).length} photos uploaded, expected ${photos.length}`);
-    const render = (await emu.admin.renders()).find((x) => x.renderId === result.renderId || x.id === result.renderId) || {};
+    // The emulator's render records carry their id as `id` (EmulatedRender in test/emulator/types.ts).
+    /** @type {Partial<import('../test/e2e/lib/emulator').EmulatedRender>} */
+    const render = (await emu.admin.renders()).find((x) => x.id === result.renderId) || {};
     const expectedSeconds = Number(render.duration ?? result.durationSeconds);
     const renderSeconds = render.ffmpeg && render.ffmpeg.ms ? (render.ffmpeg.ms / 1000).toFixed(1) : '?';
     summary = { expectedSeconds, renderSeconds, renderId: result.renderId };
