@@ -92,6 +92,11 @@ async function waitForIcons(page, scope, timeoutMs = 20000) {
 }
 
 /**
+ * The page-side record of waitForStill (a property of the page's window between animation frames).
+ * @typedef {Window & { __nemovideoStill?: { sel: string, last: string, frames: number } }} StillWindow
+ */
+
+/**
  * Waits until `selector` stops moving: its box and transform unchanged over 10 animation frames (n8n animates the
  * canvas's fit-to-view and slides the parameter panel in), so a screenshot shows the settled picture.
  */
@@ -103,7 +108,8 @@ async function waitForStill(page, selector, timeoutMs = 10000) {
         if (!el) return false;
         const box = el.getBoundingClientRect();
         const now = `${getComputedStyle(el).transform} ${box.x} ${box.y} ${box.width} ${box.height}`;
-        const state = (window.__nemovideoStill = window.__nemovideoStill && window.__nemovideoStill.sel === sel ? window.__nemovideoStill : { sel, last: '', frames: 0 });
+        const win = /** @type {StillWindow} */ (window);
+        const state = (win.__nemovideoStill = win.__nemovideoStill && win.__nemovideoStill.sel === sel ? win.__nemovideoStill : { sel, last: '', frames: 0 });
         state.frames = now === state.last ? state.frames + 1 : 0;
         state.last = now;
         return state.frames >= 10;
@@ -114,7 +120,7 @@ async function waitForStill(page, selector, timeoutMs = 10000) {
     .catch(() => {
       throw new Error(`${selector} kept moving for ${timeoutMs} ms: no settled picture to take`);
     });
-  await page.evaluate(() => delete window.__nemovideoStill);
+  await page.evaluate(() => delete /** @type {StillWindow} */ (window).__nemovideoStill);
 }
 
 /** Opens a workflow in the editor and waits until every node of it is on the canvas. */
