@@ -4,10 +4,11 @@
  * issued it, shared between executions without sharing their cancellation, and never renewed on a bare 401.
  * Through n8n-core (the harness) against the emulator.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { issuingOrigin } from '../nodes/shared/transport/auth';
+import { derivedClientId, issuingOrigin } from '../nodes/shared/transport/auth';
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import { Harness } from './harness';
@@ -17,6 +18,7 @@ import { SeenText } from './helpers';
 const OWN = 'nmv_usr_own_token_suite_0123456789';
 const PHOTO = join(__dirname, 'emulator', 'fixtures', 'photos', 'photo-1.jpg');
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[48][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const seen = new SeenText();
 const usedTokens = new Set<string>([OWN]);
 
@@ -141,18 +143,51 @@ describe('2. a credential test checks the stored token instead of fetching one',
 	});
 });
 
-describe('3. the client id is random, kept with the token', () => {
-	test('two n8n instances with the same credential id get different client ids: nobody can derive one', async () => {
+describe('3. the client id: the same for every worker of an instance, computable by nobody else', () => {
+	const withInstanceKey = async <T>(key: string | undefined, run: () => Promise<T>): Promise<T> => {
+		const saved = process.env.N8N_ENCRYPTION_KEY;
+		if (key === undefined) delete process.env.N8N_ENCRYPTION_KEY;
+		else process.env.N8N_ENCRYPTION_KEY = key;
+		try {
+			return await run();
+		} finally {
+			process.env.N8N_ENCRYPTION_KEY = saved;
+		}
+	};
+
+	test('two n8n instances with the same credential id (another encryption key) get different client ids', async () => {
 		const elsewhere = new Harness();
 		elsewhere.credentials.set('anon', { baseUrl: emu.baseUrl });
 		expect((await credits()).error).toBeUndefined();
-		expect((await credits(elsewhere)).error).toBeUndefined();
+		expect((await withInstanceKey('another-instance-key', async () => await credits(elsewhere))).error).toBeUndefined();
 		const [first, second] = emu.issuedTokens();
-		expect(first.clientId).toMatch(UUID_V4);
-		expect(second.clientId).toMatch(UUID_V4);
+		expect(first.clientId).toMatch(UUID);
+		expect(second.clientId).toMatch(UUID);
 		expect(first.clientId).not.toBe(second.clientId);
 		expect(harness.credentials.get('anon').clientId).toBe(first.clientId);
 		expect(elsewhere.credentials.get('anon').clientId).toBe(second.clientId);
+		// Not the id the previous version derived from the credential's id alone (anyone could compute that one).
+		const fromIdAlone = createHash('sha256').update('n8n-nodes-nemovideo/client-id/anon').digest('hex');
+		expect(first.clientId.slice(0, 8)).not.toBe(fromIdAlone.slice(0, 8));
+	});
+
+	test('derived from the instance key, the credential and the origin; random when the instance has no readable key', async () => {
+		const origin = new URL(emu.baseUrl).origin;
+		const a = await withInstanceKey('key-1', async () => derivedClientId('cred-7', origin));
+		expect(await withInstanceKey('key-1', async () => derivedClientId('cred-7', origin))).toBe(a);
+		expect(await withInstanceKey('key-2', async () => derivedClientId('cred-7', origin))).not.toBe(a);
+		expect(await withInstanceKey('key-1', async () => derivedClientId('cred-8', origin))).not.toBe(a);
+		expect(await withInstanceKey('key-1', async () => derivedClientId('cred-7', 'https://other.example'))).not.toBe(a);
+		expect(a).toMatch(UUID);
+		const savedFolder = process.env.N8N_USER_FOLDER;
+		process.env.N8N_USER_FOLDER = join(__dirname, 'no-such-n8n-folder');
+		try {
+			const [r1, r2] = await withInstanceKey(undefined, async () => [derivedClientId('cred-7', origin), derivedClientId('cred-7', origin)]);
+			expect(r1).toMatch(UUID_V4);
+			expect(r1).not.toBe(r2);
+		} finally {
+			process.env.N8N_USER_FOLDER = savedFolder;
+		}
 	});
 
 	test('executions racing in one process for the first token: one token, every execution succeeds', async () => {
@@ -163,24 +198,20 @@ describe('3. the client id is random, kept with the token', () => {
 		expect(harness.credentials.get('anon').sessionToken).toBe(emu.issuedTokens()[0].token);
 	});
 
-	test('two processes sharing the credential store race for the first token: both succeed, each on its own token, the last write is kept', async () => {
+	test('two workers of one instance (same key) racing for a fresh credential\'s first token: one token, the loser of the 429 uses the winner\'s', async () => {
 		const other = secondProcess(harness.credentials);
+		const started = Date.now();
 		const runs = await Promise.all([credits(), credits(other)]);
 		for (const run of runs) expect(run.error).toBeUndefined();
-		const issued = emu.issuedTokens();
-		expect(issued.length).toBeGreaterThanOrEqual(1);
-		expect(issued.length).toBeLessThanOrEqual(2);
-		// Each execution made its check call and its own call with the token it fetched: no one switched mid-run.
-		for (const { token } of issued) {
-			expect(bearers('credits').filter((bearer) => bearer === `Bearer ${token}`).length).toBeGreaterThanOrEqual(2);
-		}
+		expect(emu.issuedTokens()).toHaveLength(1);
+		expect(emu.requestsTo('token').map((request) => request.status).sort()).toEqual([200, 429]);
+		const [{ token, clientId }] = emu.issuedTokens();
+		expect(new Set(bearers('credits'))).toEqual(new Set([`Bearer ${token}`]));
 		const stored = harness.credentials.get('anon');
-		const last = harness.credentials.writes.filter((write) => write.id === 'anon').at(-1)!.data;
-		expect(stored.sessionToken).toBe(last.sessionToken);
-		const kept = issued.find(({ token }) => token === stored.sessionToken);
-		expect(kept).toBeDefined();
-		expect(stored.clientId).toBe(kept!.clientId);
-	});
+		expect(stored.sessionToken).toBe(token);
+		expect(stored.clientId).toBe(clientId);
+		expect(Date.now() - started).toBeLessThan(10_000);
+	}, 20_000);
 
 	test('two processes racing with a Client ID set in the credential: one token, the loser of the 429 uses the winner\'s', async () => {
 		harness.credentials.set('anon', { baseUrl: emu.baseUrl, clientId: 'shared-client-id-7' });

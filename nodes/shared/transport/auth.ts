@@ -5,6 +5,10 @@ import type {
 	IHttpRequestHelper,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
@@ -77,24 +81,56 @@ export function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | 
 }
 
 /**
- * The client id for a new token: the credential's, or a random one (uuid v4) generated here and stored with the
- * token. Random, because anyone who could compute it could fetch this anonymous user's next token and read its
- * sessions. One this package generated belongs to the origin it was sent to: a new origin gets a new one, so no
- * host learns the id that fetches another host's tokens. A Client ID the user typed is always kept.
+ * The n8n instance's own secret: its encryption key, which every process of the instance holds (queue mode needs
+ * the same key on the main process and on every worker): `N8N_ENCRYPTION_KEY`, else the key n8n wrote into its
+ * config file on first start. Undefined when neither can be read.
  */
-function clientIdFor(data: ICredentialDataDecryptedObject, origin: string): string {
+function instanceSecret(): string | undefined {
+	const fromEnv = text(process.env.N8N_ENCRYPTION_KEY);
+	if (fromEnv) return fromEnv;
+	const folder = text(process.env.N8N_USER_FOLDER) || homedir();
+	try {
+		const config = JSON.parse(readFileSync(join(folder, '.n8n', 'config'), 'utf8')) as { encryptionKey?: unknown };
+		return text(config.encryptionKey) || undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The client id this instance uses for a credential on an origin when the user set none: an HMAC of the
+ * credential's id and the origin under the instance's secret, shaped as a UUID (version 8, "custom"). Every
+ * worker of the instance computes the same one, so workers racing for the first token ask for one client's one
+ * token (the loser is refused and uses the winner's); nobody without the instance's key can compute it, though
+ * the credential's id is in every exported workflow. Without a readable secret: a random UUID.
+ */
+export function derivedClientId(credentialKey: string, origin: string): string {
+	const secret = instanceSecret();
+	if (!secret) return uuid();
+	const hex = createHmac('sha256', secret).update(`n8n-nodes-nemovideo/client-id/${origin}/${credentialKey}`).digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The client id for a new token: the credential's, or one this package makes (`derivedClientId` where the token
+ * keeper knows the credential, else random) and stores with the token. Never computable from outside: anyone who
+ * could compute it could fetch this anonymous user's next token and read its sessions. One this package made
+ * belongs to the origin it was sent to: a new origin gets a new one, so no host learns the id that fetches
+ * another host's tokens. A Client ID the user typed is always kept.
+ */
+function clientIdFor(data: ICredentialDataDecryptedObject, origin: string, made: () => string = uuid): string {
 	const clientId = text(data.clientId).slice(0, 64);
 	const generated = clientId !== '' && clientId === text(data.generatedClientId);
-	if (generated && text(data.tokenOrigin) !== '' && issuingOrigin(data) !== origin) return uuid();
-	return clientId || uuid();
+	if (generated && text(data.tokenOrigin) !== '' && issuingOrigin(data) !== origin) return made();
+	return clientId || made();
 }
 
 /**
  * The credential as the token keeper hands it to n8n for a new token: the stored token blanked (so n8n runs
  * preAuthentication), and the client id decided once here, so that the retry after a 429 asks for the same one.
  */
-function askFor(data: ICredentialDataDecryptedObject, origin: string): ICredentialDataDecryptedObject {
-	const clientId = clientIdFor(data, origin);
+function askFor(data: ICredentialDataDecryptedObject, origin: string, credentialKey: string): ICredentialDataDecryptedObject {
+	const clientId = clientIdFor(data, origin, () => derivedClientId(credentialKey, origin));
 	const generated = clientId !== text(data.clientId).slice(0, 64);
 	return {
 		...data,
@@ -330,7 +366,7 @@ export class TokenKeeper {
 		const known = authFrom(data);
 		if (known && known.token !== staleToken) return known;
 		const baseUrl = normaliseBaseUrl(data.baseUrl);
-		const asked = askFor(data, originOf(baseUrl));
+		const asked = askFor(data, originOf(baseUrl), this.credentialKey);
 		let waitedMs: number | undefined;
 		for (;;) {
 			const sent = await this.sendThroughN8n(baseUrl, asked);
