@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Fault, NemoVideoEmulator, Route } from './emulator';
 import { withEmulator } from './fixtures';
 import type { Harness } from './harness';
+import { seededRandom } from './emulator/random';
 
 const SIZE = Number(process.env.SOAK_SIZE ?? 40);
 const SEED = Number(process.env.SOAK_SEED ?? 20261124);
@@ -18,17 +19,6 @@ const SEED = Number(process.env.SOAK_SEED ?? 20261124);
 const BOUND_MS = 120_000 + SIZE * 1_000;
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 
-/** mulberry32: small, seedable, good enough to pick faults. */
-function random(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 let emu: NemoVideoEmulator;
 let harness: Harness;
@@ -61,7 +51,7 @@ const FAULTS: Array<[Route | '*', Fault]> = [
 ];
 
 test(`soak: ${SIZE} items with random faults (seed ${SEED}) each end with an MP4 or a clear error`, async () => {
-	const next = random(SEED);
+	const next = seededRandom(SEED);
 	const injected: string[] = [];
 	for (let n = 0; n < Math.ceil(SIZE * 0.6); n++) {
 		const [route, fault] = FAULTS[Math.floor(next() * FAULTS.length)];
