@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { renderIdsOf } from '../nodes/shared/render';
+import { renderIdsOf } from '../nodes/shared/exportAndWait';
 import { SAMPLE_MP4 } from './emulator';
 import type { NemoVideoEmulator } from './emulator';
 import { sessionThroughNodes, withEmulator } from './fixtures';

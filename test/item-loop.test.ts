@@ -1,5 +1,5 @@
 /**
- * The execution loop every node runs its items through (nodes/shared/items.ts), through n8n-core's engine
+ * The execution loop every node runs its items through (nodes/shared/itemLoop.ts), through n8n-core's engine
  * against the emulator: error items from upstream, Continue On Fail's error items, and what a failure keeps.
  */
 import { writeFileSync } from 'node:fs';

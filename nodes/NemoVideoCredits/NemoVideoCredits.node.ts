@@ -8,7 +8,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { REGISTER_URL } from '../shared/constants';
 import { credentials, nodeIcon, toolDescriptionProperty } from '../shared/descriptions';
-import { runPerItem } from '../shared/items';
+import { runPerItem } from '../shared/itemLoop';
 import { credits } from '../shared/transport/api';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */

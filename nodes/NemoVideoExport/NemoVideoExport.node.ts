@@ -9,16 +9,14 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import {
 	concurrencyOption,
 	credentials,
-	exportProperties,
-	fileNameOption,
 	nodeIcon,
-	onTimeoutOption,
 	sessionIdRequired,
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
-import { runPerItem } from '../shared/items';
-import { exportSession, exportSettings } from '../shared/render';
+import { runPerItem } from '../shared/itemLoop';
+import { exportSession } from '../shared/exportAndWait';
+import { exportProperties, exportSettings, fileNameOption, onTimeoutOption } from '../shared/exportParameters';
 import { requireSessionId, sessionIdParameter } from '../shared/session';
 import { toolExportOverrides } from '../shared/toolMode';
 

@@ -16,7 +16,7 @@ import {
 	toolTimeoutOption,
 } from '../shared/descriptions';
 import { generate, generateOptions } from '../shared/generate';
-import { runPerItem } from '../shared/items';
+import { runPerItem } from '../shared/itemLoop';
 import {
 	boundedGenerateOptions,
 	reachedToolBound,

@@ -13,7 +13,7 @@ import {
 	sessionIdRequired,
 	toolDescriptionProperty,
 } from '../shared/descriptions';
-import { runPerItem } from '../shared/items';
+import { runPerItem } from '../shared/itemLoop';
 import { readSessionState, requireSessionId } from '../shared/session';
 import type { SessionState } from '../shared/session';
 import { isToolMode } from '../shared/toolMode';

@@ -9,8 +9,6 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import {
 	concurrencyOption,
 	credentials,
-	exportProperties,
-	fileNameOption,
 	fileSourceProperties,
 	groupingProperty,
 	nodeIcon,
@@ -19,9 +17,10 @@ import {
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
-import { runGroups, runnableGroups } from '../shared/items';
+import { exportProperties, fileNameOption } from '../shared/exportParameters';
+import { runGroups, runnableGroups } from '../shared/itemLoop';
 import { checkAllGroups, checkedFilesOf, photoToVideo } from '../shared/photoToVideo';
-import { groupItems } from '../shared/pipeline';
+import { groupItems } from '../shared/uploadGroups';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =

@@ -14,8 +14,8 @@ import {
 	sessionIdOrNew,
 	toolDescriptionProperty,
 } from '../shared/descriptions';
-import { pairedWith, runGroups } from '../shared/items';
-import { collectGroupFiles, groupItems, uploadToSession } from '../shared/pipeline';
+import { pairedWith, runGroups } from '../shared/itemLoop';
+import { collectGroupFiles, groupItems, uploadToSession } from '../shared/uploadGroups';
 import { requestedSessionId } from '../shared/toolMode';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */

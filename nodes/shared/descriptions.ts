@@ -66,82 +66,6 @@ export function concurrencyOption(defaultValue: number): INodeProperties {
 	};
 }
 
-/** Export settings shared by Export & Wait and Photo to Video. */
-export const exportProperties: INodeProperties[] = [
-	{
-		displayName: 'Download',
-		name: 'download',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to download the finished video into binary data for the next node (the URL is output either way)',
-	},
-	{
-		displayName: 'Put Output File in Field',
-		name: 'binaryPropertyName',
-		type: 'string',
-		default: 'data',
-		displayOptions: { show: { download: [true] } },
-		hint: 'The name of the output binary field to put the video in',
-	},
-	{
-		displayName: 'Format',
-		name: 'format',
-		type: 'options',
-		default: 'mp4',
-		options: [{ name: 'MP4 (H.264)', value: 'mp4' }],
-	},
-	{
-		displayName: 'Quality',
-		name: 'quality',
-		type: 'options',
-		default: 'high',
-		options: [
-			{ name: 'High', value: 'high' },
-			{ name: 'Medium', value: 'medium' },
-			{ name: 'Low', value: 'low' },
-		],
-	},
-	{
-		displayName: 'Poll Interval (Seconds)',
-		name: 'pollIntervalSeconds',
-		type: 'number',
-		typeOptions: { minValue: 0.1 },
-		default: 30,
-		description:
-			'Longest wait between two status checks. Checks start about 3 s apart and grow with the time already waited, up to this.',
-	},
-	{
-		displayName: 'Timeout (Minutes)',
-		name: 'timeoutMinutes',
-		type: 'number',
-		typeOptions: { minValue: 0.05 },
-		default: 20,
-		description: 'Give up waiting for the render after this long (the render keeps running and can be resumed by its ID)',
-	},
-];
-
-/** Export option: what a render still running at the deadline becomes (issue 12: a bounded call never renders twice). */
-export const onTimeoutOption: INodeProperties = {
-	displayName: 'On Timeout',
-	name: 'onTimeout',
-	type: 'options',
-	default: 'fail',
-	options: [
-		{
-			name: 'Fail',
-			value: 'fail',
-			description: 'The item fails with an error that names the render ID',
-		},
-		{
-			name: 'Return Status',
-			value: 'returnStatus',
-			description:
-				'Output the unfinished render as a normal item (status, progress, renderId); run again with Resume Render ID to wait for it',
-		},
-	],
-	description: 'What to do when the render has not finished within the timeout. The render keeps running either way.',
-};
-
 /** Bounds of the AI's event stream, shared by Generate and Photo to Video (inside their Options). */
 export const streamBoundOptions: INodeProperties[] = [
 	{
@@ -175,14 +99,6 @@ export const streamBoundOptions: INodeProperties[] = [
 		default: 60,
 	},
 ];
-
-export const fileNameOption: INodeProperties = {
-	displayName: 'File Name',
-	name: 'fileName',
-	type: 'string',
-	default: '',
-	description: 'Name of the downloaded file. Default: nemovideo-&lt;session&gt;-&lt;render&gt;.mp4.',
-};
 
 export const promptProperty: INodeProperties = {
 	displayName: 'Prompt',

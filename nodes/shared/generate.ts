@@ -3,7 +3,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { SessionState } from './session';
 import { describeStateChange, readSessionState } from './session';
-import { ConversationError, converse } from './sse';
+import { ConversationError, sendMessageAndReadReply } from './sse';
 import type { ConversationOptions, ConversationResult, EventCounts, StreamEnding } from './sse';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
@@ -75,7 +75,7 @@ async function recoverAfterDrop(
 }
 
 /** The conversation, or the error that says what happened to the message: sent once, never re-sent. */
-async function converseOnce(
+async function sendMessageOnce(
 	ctx: IExecuteFunctions,
 	client: NemoVideoClient,
 	sessionId: string,
@@ -85,7 +85,7 @@ async function converseOnce(
 	const { itemIndex } = options;
 	const manual = ctx.getMode() === 'manual';
 	try {
-		return await converse(client, sessionId, prompt, {
+		return await sendMessageAndReadReply(client, sessionId, prompt, {
 			itemIndex,
 			timeoutMs: options.timeoutMs,
 			heartbeatOnlyTimeoutMs: options.heartbeatOnlyTimeoutMs,
@@ -140,7 +140,7 @@ export async function generate(
 	options: GenerateOptions,
 ): Promise<GenerateResult> {
 	const before = await readSessionState(client, sessionId, options.itemIndex);
-	const conversation = await converseOnce(ctx, client, sessionId, prompt, options);
+	const conversation = await sendMessageOnce(ctx, client, sessionId, prompt, options);
 	const after = await stateAfter(ctx, client, sessionId, before, conversation.ending, options);
 	const change = describeStateChange(before, after);
 	return {

@@ -3,10 +3,11 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_PROMPT } from './constants';
 import { generate, generateOptions } from './generate';
-import { pairedWith } from './items';
-import type { GroupFiles } from './pipeline';
-import { collectGroupFiles, uploadToSession } from './pipeline';
-import { exportSession, exportSettings } from './render';
+import { pairedWith } from './itemLoop';
+import type { GroupFiles } from './uploadGroups';
+import { collectGroupFiles, uploadToSession } from './uploadGroups';
+import { exportSession } from './exportAndWait';
+import { exportSettings } from './exportParameters';
 import { boundedGenerateOptions, reachedToolBound, stillGenerating, toolDeadline } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';

@@ -407,7 +407,7 @@ async function readStream(
  * Sends one message to the AI (runSse) and reads the stream to its end. The message is sent once: a broken stream is
  * reported as `dropped` for the caller to recover from the session state, never re-sent (that would charge twice).
  */
-export async function converse(
+export async function sendMessageAndReadReply(
 	client: NemoVideoClient,
 	sessionId: string,
 	prompt: string,

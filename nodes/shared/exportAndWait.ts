@@ -7,52 +7,7 @@ import type { RenderFile, RenderStatus } from './transport/api';
 import { cancelRender, downloadRender, renderStatus, startRender } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
-
-/** What a render still running at the deadline becomes: an error, or a normal item with its status. */
-export type OnTimeout = 'fail' | 'returnStatus';
-
-export interface ExportSettings {
-	format: string;
-	quality: string;
-	waitForCompletion: boolean;
-	download: boolean;
-	binaryPropertyName: string;
-	pollIntervalSeconds: number;
-	/** How long to wait for the render: the node's Timeout (Minutes), or a caller's bound (tool mode). */
-	timeoutMs: number;
-	onTimeout: OnTimeout;
-	/** Resume waiting on a render started earlier instead of starting one. */
-	resumeRenderId?: string;
-	fileName?: string;
-}
-
-/**
- * Reads the export parameters shared by Export & Wait and Photo to Video. `overrides` are what a caller imposes
- * whatever the parameters say (Photo to Video and tool mode: `{ download: false, onTimeout: 'returnStatus',
- * timeoutMs }`); an override left undefined changes nothing.
- */
-export function exportSettings(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	overrides: Partial<ExportSettings> = {},
-): ExportSettings {
-	const get = <T>(name: string, fallback: T) => ctx.getNodeParameter(name, itemIndex, fallback) as T;
-	const onTimeout = get<string>('options.onTimeout', 'fail');
-	const read: ExportSettings = {
-		format: get('format', 'mp4'),
-		quality: get('quality', 'high'),
-		waitForCompletion: get('waitForCompletion', true),
-		download: get('download', true),
-		binaryPropertyName: get('binaryPropertyName', 'data') || 'data',
-		pollIntervalSeconds: get('pollIntervalSeconds', 30),
-		timeoutMs: get('timeoutMinutes', 20) * 60_000,
-		onTimeout: onTimeout === 'returnStatus' ? 'returnStatus' : 'fail',
-		resumeRenderId: String(get('options.renderId', '') ?? '').trim() || undefined,
-		fileName: String(get('options.fileName', '') ?? '').trim() || undefined,
-	};
-	const imposed = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-	return { ...read, ...imposed };
-}
+import type { ExportSettings } from './exportParameters';
 
 // ---- the ids an error carries ---------------------------------------------------------------------
 

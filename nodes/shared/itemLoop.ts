@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
-import { renderIdsOf } from './render';
+import { renderIdsOf } from './exportAndWait';
 import { compactForTool, isToolMode, toolError, toolErrorJson } from './toolMode';
 import { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
@@ -31,7 +31,7 @@ export function runnableGroups(ctx: IExecuteFunctions, groups: number[][]): numb
 	return groups.map((group) => group.filter((index) => !isErrorItem(input[index]))).filter((group) => group.length);
 }
 
-/** The ids a NemoVideo error carries (`context.nemoVideo`: render.ts's renderIdsOf, or only a session id). */
+/** The ids a NemoVideo error carries (`context.nemoVideo`: exportAndWait.ts's renderIdsOf, or only a session id). */
 export function errorIds(error: unknown): IDataObject {
 	const ids = (renderIdsOf(error) ?? (error as { context?: IDataObject }).context?.nemoVideo ?? {}) as IDataObject;
 	const fields: IDataObject = {};
