@@ -16,7 +16,14 @@ import {
 } from '../shared/descriptions';
 import { runPerItem } from '../shared/itemLoop';
 import { exportSession } from '../shared/exportAndWait';
-import { exportProperties, exportSettings, fileNameOption, onTimeoutOption } from '../shared/exportParameters';
+import {
+	EXPORT_PARAMETER,
+	exportProperties,
+	exportSettings,
+	fileNameOption,
+	optionName,
+	onTimeoutOption,
+} from '../shared/exportParameters';
 import { requireSessionId, sessionIdParameter } from '../shared/session';
 import { toolExportOverrides } from '../shared/toolMode';
 
@@ -73,7 +80,7 @@ export class NemoVideoExport implements INodeType {
 					toolTimeoutOption,
 					{
 						displayName: 'Resume Render ID',
-						name: 'renderId',
+						name: optionName(EXPORT_PARAMETER.renderId),
 						type: 'string',
 						default: '',
 						description:

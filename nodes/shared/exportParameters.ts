@@ -18,6 +18,9 @@ export const EXPORT_PARAMETER = {
 	fileName: 'options.fileName',
 } as const;
 
+/** The name an option has inside the Options collection (`options.onTimeout` → `onTimeout`). */
+export const optionName = (path: string): string => path.slice('options.'.length);
+
 /** Export settings shared by Export & Wait and Photo to Video. */
 export const exportProperties: INodeProperties[] = [
 	{
@@ -75,7 +78,7 @@ export const exportProperties: INodeProperties[] = [
 /** Export option: what a render still running at the deadline becomes (issue 12: a bounded call never renders twice). */
 export const onTimeoutOption: INodeProperties = {
 	displayName: 'On Timeout',
-	name: 'onTimeout', // EXPORT_PARAMETER.onTimeout, inside Options
+	name: optionName(EXPORT_PARAMETER.onTimeout),
 	type: 'options',
 	default: 'fail',
 	options: [
@@ -97,7 +100,7 @@ export const onTimeoutOption: INodeProperties = {
 /** Export option: the downloaded file's name. */
 export const fileNameOption: INodeProperties = {
 	displayName: 'File Name',
-	name: 'fileName', // EXPORT_PARAMETER.fileName, inside Options
+	name: optionName(EXPORT_PARAMETER.fileName),
 	type: 'string',
 	default: '',
 	description: 'Name of the downloaded file. Default: nemovideo-&lt;session&gt;-&lt;render&gt;.mp4.',
