@@ -2,7 +2,10 @@
 // Child-process helpers shared by the e2e modules: every long-lived child runs in its own process group
 // (detached) so that stopping it kills its children too (tsx -> node, n8n -> task runners), and every such
 // group is killed when this process exits, however it exits.
+const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 /**
@@ -122,6 +125,9 @@ async function freePort() {
 
 /**
  * Runs a command to completion with a timeout; resolves { code, signal, stdout, stderr, durationMs, timedOut }.
+ * The child writes its stdout and stderr to files, not pipes: n8n ends its commands with process.exit(), and Node
+ * drops what a pipe has not yet taken (the end of `n8n execute --rawOutput`, megabytes when binary data is kept in
+ * memory), while writes to a file are synchronous. onStdout / onStderr get the text once the child has exited.
  * @param {string} cmd
  * @param {readonly string[]} args
  * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, onStdout?: (text: string) => void,
@@ -130,30 +136,35 @@ async function freePort() {
  */
 function runCapture(cmd, args, { env, cwd, timeoutMs = 120000, onStdout, onStderr, input } = {}) {
   const t0 = Date.now();
-  const child = spawnGroup(cmd, args, { env, cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nemovideo-capture-'));
+  const outFile = path.join(dir, 'stdout');
+  const errFile = path.join(dir, 'stderr');
+  const outFd = fs.openSync(outFile, 'w');
+  const errFd = fs.openSync(errFile, 'w');
+  let child;
+  try {
+    child = spawnGroup(cmd, args, { env, cwd, stdio: [input === undefined ? 'ignore' : 'pipe', outFd, errFd] });
+  } finally {
+    fs.closeSync(outFd); // the child holds its own copies
+    fs.closeSync(errFd);
+  }
   if (input !== undefined) child.stdin.end(input);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b) => {
-    stdout += b;
-    if (onStdout) onStdout(b.toString());
-  });
-  child.stderr.on('data', (b) => {
-    stderr += b;
-    if (onStderr) onStderr(b.toString());
-  });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     killGroup(child.pid, 'SIGKILL');
   }, timeoutMs);
-  return child.exited.then(async ({ code, signal, error }) => {
+  return child.exited.then(({ code, signal, error }) => {
     clearTimeout(timer);
-    // Let the pipes drain, then make sure nothing of the group is left.
-    await new Promise((r) => (child.stdout.readableEnded ? r() : child.stdout.once('end', r)));
+    // Nothing of the group may outlive the command (or keep writing to the files).
     killGroup(child.pid, 'SIGKILL');
     live.delete(child.pid);
+    const stdout = fs.readFileSync(outFile, 'utf8');
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    fs.rmSync(dir, { recursive: true, force: true });
     if (error) throw error;
+    if (onStdout && stdout) onStdout(stdout);
+    if (onStderr && stderr) onStderr(stderr);
     return { code, signal, stdout, stderr, durationMs: Date.now() - t0, timedOut };
   });
 }
