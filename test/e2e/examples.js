@@ -143,7 +143,7 @@ runTests(
         const first = await n8n.execute(id);
         const afterFirst = Math.max(0, ...(await emu.admin.requests()).map((request) => request.seq));
         const second = await n8n.execute(id);
-        assert(first.exitCode === 0 && second.exitCode === 0, `exits ${first.exitCode}, ${second.exitCode}: ${first.errorMessage || second.errorMessage}`);
+        assert(first.exitCode === 0 && second.exitCode === 0, `exits ${first.exitCode ?? first.signal}, ${second.exitCode ?? second.signal}: ${first.errorMessage || second.errorMessage}`);
         const tokens = await emu.admin.tokens();
         assert(tokens.length === 1, `${tokens.length} anonymous tokens issued, expected 1`);
         const tokenCalls = await emu.admin.requests({ route: 'token' });

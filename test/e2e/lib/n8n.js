@@ -306,7 +306,8 @@ class N8nInstance {
       exitCode: r.code,
       signal: r.signal,
       result,
-      errorMessage: executionError(result, r.stdout),
+      // A signal is not n8n's own ending (a crash, or something outside killed it): say so, with what it printed.
+      errorMessage: r.signal ? `n8n execute ended by ${r.signal}, not by n8n itself\n${tail(r)}` : executionError(result, r.stdout),
       stdout: r.stdout,
       stderr: r.stderr,
       durationMs: r.durationMs,
