@@ -18,20 +18,18 @@ const { spawn } = require('node:child_process');
 const live = new Set(); // pids (= pgids) of groups we started and have not reaped
 
 /**
+ * Signals the process group led by `pid` (every child here is spawned detached, so it leads one). Only the group:
+ * when it is gone the child has ended and its pid may already be another process's (pids wrap at 32768).
  * @param {number} pid
  * @param {NodeJS.Signals} [signal]
+ * @returns {boolean} whether the group was there
  */
 function killGroup(pid, signal = 'SIGTERM') {
   try {
     process.kill(-pid, signal);
     return true;
   } catch {
-    try {
-      process.kill(pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
+    return false;
   }
 }
 
