@@ -83,9 +83,7 @@ runTests(
         const { r, outDir } = await runExample('01-scheduled-folder-to-video.json', 'e2eExample1', 'out-1');
         assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
         const out = nodeOutput(r.result, 'Photo to Video');
-        // Seen once on n8n 1.123 in memory mode on a loaded machine: exit 0, yet no Photo to Video output; say what n8n printed.
-        const ran = r.result ? Object.keys((r.result.data && r.result.data.resultData && r.result.data.resultData.runData) || {}) : 'no JSON result parsed';
-        assert(out.length === 1 && out[0].status === 'completed', `Photo to Video output: ${JSON.stringify(out).slice(0, 500)}; nodes that ran: ${JSON.stringify(ran)}; stdout ${r.stdout.length} chars, its end: ${r.stdout.slice(-400)}; stderr end: ${r.stderr.slice(-400)}`);
+        assert(out.length === 1 && out[0].status === 'completed', `Photo to Video output: ${JSON.stringify(out).slice(0, 500)}`);
         assert(out[0].files.length === 5, `uploaded ${out[0].files.length} files, expected 5`);
         const info = checkVideo(outDir, await emu.admin.renders());
         assert(info.width === 1920 && info.height === 1080, `size ${info.width}x${info.height}, expected 1920x1080 (16:9)`);

@@ -293,7 +293,7 @@ async function installN8n(pair, node, bin) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(logFile, '');
   const gb = freeDiskGb(dir);
-  log(`installing n8n@${n8n} on Node ${pair.node} into ${dir} (from empty: 3-6 min, ~3 GB; ${gb.toFixed(1)} GB free; npm output in ${logFile})`);
+  log(`installing n8n@${n8n} on Node ${pair.node} into ${dir} (from empty: 3-9 min, 2-3 GB; ${gb.toFixed(1)} GB free; npm output in ${logFile})`);
   if (gb < 4) log(`WARNING: only ${gb.toFixed(1)} GB free; the install needs about 3 GB`);
   const manifest = { name: 'nemovideo-e2e-n8n', private: true, description: 'cache for e2e tests', overrides: line.overrides };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));

@@ -295,13 +295,17 @@ class N8nInstance {
   }
 
   /**
-   * `n8n execute --id=<id> --rawOutput`; result = the parsed JSON block of the output (undefined if none).
+   * `n8n execute --id=<id> --rawOutput`; result = the parsed JSON block of the output (undefined if none). Throws
+   * when n8n exits 0 without printing the run: every caller reads it, and its absence means the output was cut.
    * @param {string} workflowId
    * @param {{ timeoutMs?: number, env?: NodeJS.ProcessEnv }} [options]
    */
   async execute(workflowId, { timeoutMs = CLI_TIMEOUT_MS, env } = {}) {
     const r = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput'], { timeoutMs, env });
     const result = parseExecuteOutput(r.stdout);
+    if (r.code === 0 && !result) {
+      throw new Error(`n8n execute exited 0 but printed no run as JSON (stdout ${r.stdout.length} characters)\n${tail(r)}`);
+    }
     return {
       exitCode: r.code,
       signal: r.signal,
