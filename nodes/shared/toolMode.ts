@@ -1,7 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { toolTimeoutOption } from './descriptions';
+import { exportTimeoutProperty } from './exportParameters';
 import type { GenerateOptions } from './generate';
+import { numberParameter, rawParameter } from './parameters';
 import { sessionIdParameter } from './session';
 import { isNemoVideoError } from './transport/errors';
 
@@ -10,9 +13,6 @@ export interface ToolModeContext {
 	getNode(): INode;
 	isToolExecution?: () => boolean;
 }
-
-/** Default bound of one tool call: MCP clients commonly give up after about 60 s. */
-export const DEFAULT_TOOL_TIMEOUT_SECONDS = 45;
 
 /**
  * Whether the node runs as an AI tool (for the AI Agent or the MCP Server Trigger). n8n wraps every
@@ -36,8 +36,7 @@ export function baseNodeName(ctx: ToolModeContext): string {
 
 /** The tool call's time bound in ms (`options.toolTimeoutSeconds`, default 45 s). */
 export function toolTimeoutMs(ctx: IExecuteFunctions, itemIndex: number): number {
-	const seconds = Number(ctx.getNodeParameter('options.toolTimeoutSeconds', itemIndex, DEFAULT_TOOL_TIMEOUT_SECONDS));
-	return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TOOL_TIMEOUT_SECONDS) * 1000;
+	return numberParameter(ctx, toolTimeoutOption, itemIndex, { inOptions: true }) * 1000;
 }
 
 /** What Export & Wait changes when it runs as a tool: no download, a bounded wait, an unfinished render as status. */
@@ -50,7 +49,7 @@ export interface ToolExportOverrides {
 /** Export & Wait's tool-mode settings; undefined outside tool mode (the node's own settings apply). */
 export function toolExportOverrides(ctx: IExecuteFunctions, itemIndex: number): ToolExportOverrides | undefined {
 	if (!isToolMode(ctx)) return undefined;
-	const timeoutMinutes = Number(ctx.getNodeParameter('timeoutMinutes', itemIndex, 20));
+	const timeoutMinutes = numberParameter(ctx, exportTimeoutProperty, itemIndex);
 	return {
 		download: false,
 		onTimeout: 'returnStatus',
@@ -94,15 +93,6 @@ export function stillGenerating(sessionId: string, extra: IDataObject = {}): IDa
 		summary: `The AI is still working on session ${sessionId}; the message was sent once.`,
 		nextStep: `Wait about a minute, then call NemoVideo Get State with sessionId "${sessionId}"; when readyToExport is true, call NemoVideo Export & Wait with that sessionId. Do not send the same prompt again: each message costs credits.`,
 	};
-}
-
-function rawParameter(node: INode, path: string): unknown {
-	let value: unknown = node.parameters;
-	for (const key of path.split('.')) {
-		if (!value || typeof value !== 'object') return undefined;
-		value = (value as IDataObject)[key];
-	}
-	return value;
 }
 
 /** The `$fromAI` key a parameter is filled from, if the workflow lets the agent fill it. */
