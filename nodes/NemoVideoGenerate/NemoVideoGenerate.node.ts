@@ -72,7 +72,7 @@ export class NemoVideoGenerate implements INodeType {
 			const deadline = toolDeadline(this, itemIndex);
 			const options = boundedGenerateOptions(generateOptions(this, itemIndex, { property: generateTimeoutProperty }), deadline);
 			const sessionId =
-				requestedSessionId(this, itemIndex) || (await createSession(client, { itemIndex })).sessionId;
+				requestedSessionId(this, itemIndex, { charged: true }) || (await createSession(client, { itemIndex })).sessionId;
 			try {
 				return await generate(this, client, sessionId, prompt, options);
 			} catch (error) {

@@ -106,23 +106,32 @@ export function toolArgumentOf(node: INode, path: string): string | undefined {
 export const NEW_SESSION = 'new';
 
 /**
- * The session id of Upload and Generate: '' asks for a new session. In tool mode a new session (which costs
- * credits once the AI is asked) must be asked for: the argument is empty or `new`, or the workflow fixed the
- * parameter as empty. An expression that resolved to nothing (the `{{ $json.sessionId }}` default, empty in
- * a tool call) is refused. Outside tool mode this is the parameter as it always was.
+ * The session id of Upload and Generate: '' asks for a new session. A new session that will be charged (Generate:
+ * `charged`, and every call in tool mode, where the agent goes on to Generate) must be asked for: the field left
+ * empty on purpose, or in tool mode the argument empty or `new`. An expression that resolved to nothing (the
+ * `{{ $json.sessionId }}` default on an item whose field is `session_id`, or that a Merge dropped) is refused:
+ * it would open a new, empty session and pay for "I don't see any photos" (issue 16 §3). Upload outside tool
+ * mode starts a session as it always did: uploads are free.
  */
-export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number): string {
+export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number, use: { charged?: boolean } = {}): string {
 	const value = sessionIdParameter(ctx, itemIndex);
-	if (!isToolMode(ctx)) return value;
-	if (value.toLowerCase() === NEW_SESSION) return '';
+	const tool = isToolMode(ctx);
+	if (tool && value.toLowerCase() === NEW_SESSION) return '';
 	if (value) return value;
 	const node = ctx.getNode();
 	const raw = rawParameter(node, 'sessionId');
-	const argument = toolArgumentOf(node, 'sessionId');
-	if (argument || raw === '') return '';
-	throw new NodeOperationError(node, 'No sessionId reached this tool, and a new session was not asked for', {
+	if (raw === '' || raw === undefined || (tool && toolArgumentOf(node, 'sessionId'))) return '';
+	if (tool) {
+		throw new NodeOperationError(node, 'No sessionId reached this tool, and a new session was not asked for', {
+			itemIndex,
+			description: `Going on would open a new, empty session and spend credits on it. The workflow fills this tool's Session ID with "${String(raw)}", which is empty in a tool call, and the agent cannot set it. The workflow's owner should set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}. Until then, NemoVideo Photo to Video makes a video in one call.`,
+		});
+	}
+	if (!use.charged) return '';
+	const fields = Object.keys(ctx.getInputData()[itemIndex]?.json ?? {});
+	throw new NodeOperationError(node, `Session ID is empty: ${String(raw).replace(/^=\s*/, '')} found nothing in item ${itemIndex}`, {
 		itemIndex,
-		description: `Going on would open a new, empty session and spend credits on it. The workflow fills this tool's Session ID with "${String(raw)}", which is empty in a tool call, and the agent cannot set it. The workflow's owner should set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}. Until then, NemoVideo Photo to Video makes a video in one call.`,
+		description: `Going on would open a new, empty session and spend credits on a message about no photos. ${fields.length ? `The input item's fields are: ${fields.join(', ')}.` : 'The input item has no fields.'} Set "Session ID" to the field that holds the session (for example {{ $json.session_id }}), or clear the field to start a new session on purpose. Nothing was sent.`,
 	});
 }
 
