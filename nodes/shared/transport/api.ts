@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
 import { FormData, uuid } from '../vendor';
 import type { CallOptions, NemoVideoClient } from './client';
-import type { HttpResponse } from './http';
+import type { HttpResponse } from './send';
 
 /**
  * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer. Calls go through the retry

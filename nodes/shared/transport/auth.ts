@@ -15,7 +15,7 @@ import { uuid } from '../vendor';
 import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
 import { messageOf } from './envelope';
 import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
-import { baseUrlProblem } from './http';
+import { baseUrlProblem } from './send';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
 
 /** How a request authenticates. Held in memory for one node execution only; the token itself lives in the credential. */

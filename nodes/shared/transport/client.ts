@@ -10,8 +10,8 @@ import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
-import type { HttpResponse } from './http';
-import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './http';
+import type { HttpResponse } from './send';
+import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './send';
 import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } from './wait';
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */

@@ -1,5 +1,5 @@
-import type { EgressGuard, HttpResponse } from './http';
-import { discardBody, headerValue, packageEgressGuard, sendHttp } from './http';
+import type { EgressGuard, HttpResponse } from './send';
+import { discardBody, headerValue, packageEgressGuard, sendHttp } from './send';
 
 /** The longest silence allowed between two chunks of a downloaded file. */
 export const DOWNLOAD_BODY_TIMEOUT_MS = 120_000;
