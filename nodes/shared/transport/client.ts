@@ -6,12 +6,13 @@ import { apiHeaders } from './api';
 import type { NemoVideoAuth } from './auth';
 import { TokenKeeper, originOf } from './auth';
 import { DOWNLOAD_BODY_TIMEOUT_MS, downloadPublic, refuseNonFile } from './download';
+import { egressGuardFor } from './egressGuard';
 import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
 import type { HttpResponse } from './send';
-import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './send';
+import { BodyTooLargeError, headerValue, readTextBody, sameOrigin, sendHttp } from './send';
 import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } from './wait';
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */
