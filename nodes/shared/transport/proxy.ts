@@ -2,6 +2,7 @@
  * The proxy rules: which proxy, if any, a request goes through, read from the environment as n8n reads it.
  * The connection through the chosen proxy is made where requests are sent (send.ts).
  */
+
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
 /** A proxy for one request, and the variable it came from (named in errors; the value may hold a password). */

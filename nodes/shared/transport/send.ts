@@ -1,3 +1,8 @@
+/**
+ * Sending: the one function every request of the package goes through (undici), the connection pools it sends on
+ * (direct, guarded, through a proxy), and the reading of the answers' bodies. Which proxy: proxy.ts; which
+ * addresses: egressGuard.ts.
+ */
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 
@@ -100,7 +105,7 @@ function directAgent(guard: EgressGuard | undefined): Agent {
 	return agent;
 }
 
-// ---- bodies and origins -----------------------------------------------------------------------------------------
+// ---- bodies ----------------------------------------------------------------------------------------------------
 
 export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
 	const value = headers[name.toLowerCase()];
@@ -141,32 +146,4 @@ export async function discardBody(response: HttpResponse): Promise<void> {
 	} catch {
 		response.body.destroy();
 	}
-}
-
-/** The bearer token goes to the credential's base URL only: the same scheme, host and port. */
-export function sameOrigin(a: string, b: string): boolean {
-	try {
-		return new URL(a).origin === new URL(b).origin;
-	} catch {
-		return false;
-	}
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-function isLoopbackHost(hostname: string): boolean {
-	return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-/** Returns a reason why a base URL is refused, or undefined when it may carry a token. */
-export function baseUrlProblem(baseUrl: string): string | undefined {
-	let url: URL;
-	try {
-		url = new URL(baseUrl);
-	} catch {
-		return `"${baseUrl}" is not a URL`;
-	}
-	if (url.protocol === 'https:') return undefined;
-	if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
-	return `"${url.origin}" is not https: the token would travel unencrypted. Use an https:// Base URL (plain http is accepted only for a loopback address such as http://127.0.0.1)`;
 }
