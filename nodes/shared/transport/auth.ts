@@ -12,10 +12,10 @@ import { join } from 'node:path';
 
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
-import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
 import { messageOf } from './envelope';
 import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
 import { baseUrlProblem, originOf } from './origins';
+import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './tokenCalls';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
 
 /** How a request authenticates. Held in memory for one node execution only; the token itself lives in the credential. */

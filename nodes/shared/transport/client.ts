@@ -2,7 +2,6 @@ import type { IExecuteFunctions, INode } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
 import { uuid } from '../vendor';
-import { apiHeaders } from './api';
 import type { NemoVideoAuth } from './auth';
 import { TokenKeeper } from './auth';
 import { DOWNLOAD_BODY_TIMEOUT_MS, downloadPublic, refuseNonFile } from './download';
@@ -11,6 +10,7 @@ import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
+import { apiHeaders } from './headers';
 import { originOf, sameOrigin } from './origins';
 import type { HttpResponse } from './send';
 import { BodyTooLargeError, headerValue, readTextBody, sendHttp } from './send';
