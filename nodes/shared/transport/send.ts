@@ -63,7 +63,7 @@ export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
 	}
 }
 
-// ---- connections through a proxy -----------------------------------------------------------------------------
+// ---- connections through a proxy ------------------------------------------------------------------------------------
 
 /** One pool per proxy, made when a request first needs it: a proxy set later (or by a test) is picked up. */
 const proxyAgents = new Map<string, Dispatcher>();
@@ -84,7 +84,7 @@ function proxyAgent(proxy: ProxyChoice): Dispatcher {
 	return agent;
 }
 
-// ---- direct connections -----------------------------------------------------------------------------------------
+// ---- direct connections ---------------------------------------------------------------------------------------------
 
 function newAgent(lookup?: LookupFunction): Agent {
 	return new Agent({ ...POOL_OPTIONS, connect: { timeout: CONNECT_TIMEOUT_MS, ...(lookup ? { lookup } : {}) } });
@@ -105,7 +105,7 @@ function directAgent(guard: EgressGuard | undefined): Agent {
 	return agent;
 }
 
-// ---- bodies ----------------------------------------------------------------------------------------------------
+// ---- bodies ---------------------------------------------------------------------------------------------------------
 
 export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
 	const value = headers[name.toLowerCase()];
