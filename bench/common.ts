@@ -201,6 +201,13 @@ export function printTable(title: string, headers: string[], rows: Array<Array<s
 }
 
 export const mb = (bytes: number) => (bytes / MB).toFixed(1);
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const middle = Math.floor(sorted.length / 2);
+	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
 export const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 /** Prints the one-line JSON summary every script ends with. */

@@ -1,29 +1,40 @@
 /**
- * Issue 3 benchmark: memory and throughput of NemoVideo Upload (a 200 MB and a 50 MB file) and NemoVideo
- * Export & Wait's download (a 200 MB and a 50 MB result), through the real nodes in n8n-core's engine, over real
- * HTTP to the emulator running in a child process (its memory is not counted).
+ * Issue 3 and issue 19 benchmark: NemoVideo Upload (one 50 MB and one 200 MB file, and a folder of 50 photos of
+ * 4 MB) and NemoVideo Export & Wait's download (a 50 MB and a 200 MB result), through the real nodes in
+ * n8n-core's engine, over real HTTP to the emulator running in a child process (its memory is not counted), each
+ * side by side with a raw reference moving the same bytes to the same emulator process (reference.ts: curl, or
+ * Node's http when curl is missing): the same file POSTed as the same multipart field (`files`) with the same
+ * headers to the same upload endpoint, one raw POST per 10 photos for the folder, and the same result GET into a
+ * file. Reference and node runs alternate (reference, node, reference, node, …), so a machine busy with other
+ * work slows both sides of a pair alike; the table gives each figure's median over the pairs, the ratio
+ * node / reference of the medians (as speeds: 1.00 = as fast as the raw client) and the spread of the pairs'
+ * own ratios.
  *
- *   npx tsx --expose-gc bench/upload-download.ts        (or: node --expose-gc --import tsx bench/upload-download.ts)
- *   options: --sizes 50,200   (MB; default 50,200)
+ *   npm run bench -- upload-download -- --sizes 200 --pairs 5
+ *   options: --sizes 50,200 (MB)  --pairs 3  --photos 50  --photo-mb 4  --reference curl|node-http
+ *            --figures upload,folder,download (which to measure; all by default)
+ *            --profile DIR (a CPU profile of each node run into DIR, to see where its time goes)
  *
- * Each measured step runs in a fresh process of its own, warmed up first with a whole small pipeline (modules,
- * JIT, connection pools), so memory one step leaves behind cannot hide the next step's growth. In it: the
- * baseline RSS after GC, then the peak RSS while the node runs, sampled every 10 ms on a worker thread; growth =
- * peak - baseline. Before an upload, a Read Files step (in its own process, measured separately: that part is
- * n8n's, not this package's) puts the file into n8n's binary store (filesystem mode, a folder the processes
- * share). Goal: growth < 64 MB whatever the size.
+ * Each node run is a fresh process of its own, warmed up first with a whole small pipeline (modules, JIT,
+ * connection pools), so memory one run leaves behind cannot hide the next one's growth. In it: the baseline RSS
+ * after GC, then the peak RSS while the node runs, sampled every 10 ms on a worker thread; growth = peak -
+ * baseline. Before the uploads, a Read Files step (in its own process, measured separately: that part is
+ * n8n's, not this package's) puts the files into n8n's binary store (filesystem mode, a folder the processes
+ * share); the reference POSTs those same stored files. Goals: upload and download each >= 0.8x the reference
+ * (median of the pairs); memory growth < 64 MB whatever the size.
  */
 import './resolve-ts';
 import '../test/harness/env';
 import './binary-dir';
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { INodeExecutionData } from 'n8n-workflow';
 
+import { apiHeaders } from '../nodes/shared/transport/headers';
 import { Harness } from '../test/harness';
 import {
 	MB,
@@ -33,6 +44,7 @@ import {
 	TOKEN,
 	connectEmulator,
 	mb,
+	median,
 	nodeTiming,
 	printTable,
 	readFilesNode,
@@ -44,17 +56,21 @@ import {
 	summary,
 	type EmulatorProcess,
 } from './common';
+import type { ReferenceClient, ReferenceTransfer } from './reference';
+import { chooseReference, referenceDownload, referenceUpload } from './reference';
 
-const GOAL_BYTES = 64 * MB;
+const MEMORY_GOAL_BYTES = 64 * MB;
+const RATIO_GOAL = 0.8;
 
-interface Row {
-	step: string;
-	part: 'n8n' | 'package';
+/** One measured run of a node, in its own process. */
+interface NodeRun {
 	sizeBytes: number;
 	baselineRss: number;
 	peakRss: number;
 	nodeMs: number;
 	transferMs: number;
+	/** CPU time of the whole process (user + system, all threads) while the node ran. */
+	cpuMs: number;
 }
 
 function argValue(name: string): string | undefined {
@@ -62,16 +78,16 @@ function argValue(name: string): string | undefined {
 	return index > 0 ? process.argv[index + 1] : undefined;
 }
 
-/** A file of `bytes` bytes: JPEG magic bytes, then filler, written 1 MB at a time. */
-function makeJpeg(path: string, bytes: number): void {
+/** A file of `bytes` bytes: JPEG magic bytes, then the filler byte `fill`, written 1 MB at a time. */
+function makeJpeg(path: string, bytes: number, fill = 0x5a): void {
 	const fd = openSync(path, 'w');
 	try {
-		const chunk = Buffer.alloc(MB, 0x5a);
+		const chunk = Buffer.alloc(MB, fill);
 		chunk.set([0xff, 0xd8, 0xff, 0xe0], 0);
 		for (let written = 0; written < bytes; ) {
 			const length = Math.min(MB, bytes - written);
 			writeSync(fd, chunk, 0, length, written);
-			if (written === 0) chunk.fill(0x5a, 0, 4);
+			if (written === 0) chunk.fill(fill, 0, 4);
 			written += length;
 		}
 	} finally {
@@ -79,26 +95,24 @@ function makeJpeg(path: string, bytes: number): void {
 	}
 }
 
-// ------------------------------------------------------------------------------------------------ one step (child)
+// ------------------------------------------------------------------------------------------------ one node run (child)
 
 type Step = 'read' | 'upload' | 'download';
 
 /**
- * Runs in a child: warm up, then measure one step. `read` puts `file` into the (shared) binary store and
- * returns the items; `upload` sends those items with NemoVideo Upload; `download` runs Export & Wait.
+ * Runs in a child: warm up, then measure one step. `read` puts `files` into the (shared) binary store and returns
+ * the items; `upload` sends those items with NemoVideo Upload (10 files a request); `download` runs Export & Wait.
  */
 async function measureStep(
 	emulator: EmulatorProcess,
 	step: Step,
 	sizeMB: number,
-	file?: string,
+	files?: string[],
 	input?: INodeExecutionData[],
-): Promise<{ rows: Row[]; items?: INodeExecutionData[] }> {
-	const bytes = sizeMB * MB;
+): Promise<{ run: NodeRun; items?: INodeExecutionData[] }> {
 	const harness = new Harness();
 	harness.credentials.set('cred-1', { baseUrl: emulator.baseUrl, accessToken: TOKEN });
 	const sampler = new RssSampler();
-	const rows: Row[] = [];
 
 	// Warm-up (not measured): a whole small pipeline, the small sample MP4 as the result.
 	await emulator.admin('POST', '/config', { outputSizeBytes: 0 });
@@ -111,45 +125,69 @@ async function measureStep(
 		if (warm.error) throw warm.error;
 	}
 
-	if (step === 'read') {
-		// n8n's part: Read Files streams the file into the binary store.
-		const baseline = await sampler.start();
-		const read = await harness.run({ nodes: [readFilesNode([file!])] });
-		const peak = await sampler.stop();
-		if (read.error) throw read.error;
-		const timing = nodeTiming(read.run, 'Read Files');
-		rows.push({ step: `Read Files ${sizeMB} MB into the binary store`, part: 'n8n', sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.ms });
+	try {
+		if (step === 'read') {
+			// n8n's part: Read Files streams the files into the binary store.
+			const baseline = await sampler.start();
+			const cpu = process.cpuUsage();
+			const read = await harness.run({ nodes: [readFilesNode(files!)] });
+			const cpuMs = cpuSince(cpu);
+			const peak = await sampler.stop();
+			if (read.error) throw read.error;
+			const items = read.output('Read Files').map((item) => ({ json: item.json, binary: item.binary }));
+			const sizeBytes = items.reduce((sum, item) => sum + Number(item.binary?.data.bytes ?? 0), 0);
+			const timing = nodeTiming(read.run, 'Read Files');
+			return { run: { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.ms, cpuMs }, items };
+		}
+		if (step === 'upload') return { run: await measureUpload(harness, emulator, sampler, input!) };
+		return { run: await measureDownload(harness, emulator, sampler, sessionId, sizeMB * MB) };
+	} finally {
 		await sampler.close();
-		return { rows, items: read.output('Read Files').map((item) => ({ json: item.json, binary: item.binary })) };
-	} else if (step === 'upload') {
-		// This package's part: Upload streams the file from the store to the service.
-		const since = await emulator.lastSeq();
-		const baseline = await sampler.start();
-		const upload = await harness.run({ input, nodes: [{ type: 'nemoVideoUpload', name: 'Upload', parameters: { sessionId: '' } }] });
-		const peak = await sampler.stop();
-		if (upload.error) throw upload.error;
-		const timing = nodeTiming(upload.run, 'Upload');
-		const request = (await emulator.requests(since, 'upload'))[0];
-		const received = request?.files?.[0]?.bytes ?? 0;
-		if (received !== bytes) throw new Error(`the emulator received ${received} bytes, not ${bytes}`);
-		rows.push({ step: `Upload ${sizeMB} MB`, part: 'package', sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - request.at });
-	} else {
-		// Export & Wait with download on: the emulator serves a synthetic MP4 of exactly N bytes, streamed.
-		await emulator.admin('POST', '/config', { outputSizeBytes: bytes });
-		const since = await emulator.lastSeq();
-		const baseline = await sampler.start();
-		const exported = await harness.run({ input: [{ json: { sessionId } }], nodes: [{ type: 'nemoVideoExport', name: 'Export', parameters: {} }] });
-		const peak = await sampler.stop();
-		if (exported.error) throw exported.error;
-		const binary = exported.output('Export')[0].binary?.data;
-		const stored = binary?.id ? Number(binary.bytes) : -1; // n8n's store sets it from the bytes it wrote
-		if (stored !== bytes || binary?.mimeType !== 'video/mp4') throw new Error(`the stored video has ${stored} bytes, not ${bytes}`);
-		const timing = nodeTiming(exported.run, 'Export');
-		const cdn = (await emulator.requests(since, 'cdn'))[0];
-		rows.push({ step: `Export & Wait, download ${sizeMB} MB`, part: 'package', sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - cdn.at });
 	}
-	await sampler.close();
-	return { rows };
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+	const used = process.cpuUsage(start);
+	return (used.user + used.system) / 1000;
+}
+
+/** Upload of the items into a new session; transfer = from the first upload request reaching the emulator to the node's end. */
+async function measureUpload(harness: Harness, emulator: EmulatorProcess, sampler: RssSampler, input: INodeExecutionData[]): Promise<NodeRun> {
+	const sizeBytes = input.reduce((sum, item) => sum + Number(item.binary?.data.bytes ?? 0), 0);
+	const since = await emulator.lastSeq();
+	const baseline = await sampler.start();
+	const cpu = process.cpuUsage();
+	const upload = await harness.run({ input, nodes: [{ type: 'nemoVideoUpload', name: 'Upload', parameters: { sessionId: '' } }] });
+	const cpuMs = cpuSince(cpu);
+	const peak = await sampler.stop();
+	if (upload.error) throw upload.error;
+	const timing = nodeTiming(upload.run, 'Upload');
+	const requests = await emulator.requests(since, 'upload');
+	const received = requests.flatMap((request) => request.files ?? []);
+	const bytes = received.reduce((sum, file) => sum + file.bytes, 0);
+	if (received.length !== input.length || bytes !== sizeBytes) {
+		throw new Error(`the emulator received ${received.length} files, ${bytes} bytes, not ${input.length} files, ${sizeBytes} bytes`);
+	}
+	return { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - requests[0].at, cpuMs };
+}
+
+/** Export & Wait with download on: the emulator serves a synthetic MP4 of exactly `bytes`, streamed from the CDN. */
+async function measureDownload(harness: Harness, emulator: EmulatorProcess, sampler: RssSampler, sessionId: string, bytes: number): Promise<NodeRun> {
+	await emulator.admin('POST', '/config', { outputSizeBytes: bytes });
+	const since = await emulator.lastSeq();
+	const baseline = await sampler.start();
+	const cpu = process.cpuUsage();
+	const exported = await harness.run({ input: [{ json: { sessionId } }], nodes: [{ type: 'nemoVideoExport', name: 'Export', parameters: {} }] });
+	const cpuMs = cpuSince(cpu);
+	const peak = await sampler.stop();
+	if (exported.error) throw exported.error;
+	const binary = exported.output('Export')[0].binary?.data;
+	const stored = binary?.id ? Number(binary.bytes) : -1; // n8n's store sets it from the bytes it wrote
+	if (stored !== bytes || binary?.mimeType !== 'video/mp4') throw new Error(`the stored video has ${stored} bytes, not ${bytes}`);
+	rmSync(join(process.env.N8N_BINARY_DATA_STORAGE_PATH!, binary.id!.split(':')[1]), { force: true });
+	const timing = nodeTiming(exported.run, 'Export');
+	const cdn = (await emulator.requests(since, 'cdn'))[0];
+	return { sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - cdn.at, cpuMs };
 }
 
 /** Runs one step in a fresh process with the same Node flags (tsx loader, --expose-gc) and binary store. */
@@ -158,10 +196,11 @@ function runChild(
 	binaryDir: string,
 	step: Step,
 	sizeMB: number,
-	extra: { file?: string; items?: INodeExecutionData[] } = {},
-): Promise<{ rows: Row[]; items?: INodeExecutionData[] }> {
+	extra: { files?: string[]; items?: INodeExecutionData[] } = {},
+): Promise<{ run: NodeRun; items?: INodeExecutionData[] }> {
 	return new Promise((resolve, reject) => {
-		const args = [...process.execArgv, __filename, '--child', step, '--size', String(sizeMB), ...(extra.file ? ['--file', extra.file] : [])];
+		const profile = argValue('profile') ? ['--cpu-prof', '--cpu-prof-dir', argValue('profile')!] : [];
+		const args = [...process.execArgv, ...profile, __filename, '--child', step, '--size', String(sizeMB)];
 		const child = spawn(process.execPath, args, {
 			cwd: ROOT,
 			stdio: ['ignore', 'pipe', 'inherit'],
@@ -169,6 +208,7 @@ function runChild(
 				...process.env,
 				BENCH_EMULATOR_URL: baseUrl,
 				BENCH_BINARY_DIR: binaryDir,
+				...(extra.files ? { BENCH_FILES: JSON.stringify(extra.files) } : {}),
 				...(extra.items ? { BENCH_ITEMS: JSON.stringify(extra.items) } : {}),
 			},
 		});
@@ -177,10 +217,114 @@ function runChild(
 		child.once('exit', (code) => {
 			const line = out.split('\n').find((candidate) => candidate.startsWith('BENCH_STEP '));
 			if (code !== 0 || !line) reject(new Error(`step ${step} ${sizeMB} MB failed (exit ${code})\n${out}`));
-			else resolve(JSON.parse(line.slice('BENCH_STEP '.length)) as { rows: Row[]; items?: INodeExecutionData[] });
+			else resolve(JSON.parse(line.slice('BENCH_STEP '.length)) as { run: NodeRun; items?: INodeExecutionData[] });
 		});
 	});
 }
+
+// ------------------------------------------------------------------------------------------------ the raw reference
+
+/** The API's paths the reference calls (docs/nemovideo-api.md, Endpoints 2, 4, 7 and 8). */
+const API = {
+	session: '/api/tasks/me/with-session/nemo_agent',
+	upload: (sessionId: string) => `/api/upload-video/nemo_agent/me/${sessionId}`,
+	render: '/api/render/proxy/lambda',
+};
+
+/** The headers every request of the nodes carries: the bearer token and the attribution headers. */
+const REFERENCE_HEADERS = apiHeaders({ token: TOKEN });
+
+async function apiCall<T>(emulator: EmulatorProcess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+	const response = await fetch(`${emulator.baseUrl}${path}`, {
+		method,
+		headers: { ...REFERENCE_HEADERS, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const answer = (await response.json()) as { code?: number; data?: T } & T;
+	if (!response.ok || (answer.code !== undefined && answer.code !== 0)) throw new Error(`${method} ${path}: ${JSON.stringify(answer)}`);
+	return answer.data ?? answer;
+}
+
+/** A new session, for one reference upload (the node's Upload makes its own, as it does with no Session ID). */
+async function newSession(emulator: EmulatorProcess): Promise<string> {
+	return (await apiCall<{ session_id: string }>(emulator, 'POST', API.session, { task_name: 'project', language: 'en' })).session_id;
+}
+
+/** POSTs the stored files, `perRequest` to a request as the Upload node sends them; the time is the requests' sum. */
+async function rawUpload(
+	client: ReferenceClient,
+	emulator: EmulatorProcess,
+	paths: string[],
+	perRequest: number,
+): Promise<ReferenceTransfer> {
+	const sessionId = await newSession(emulator);
+	const since = await emulator.lastSeq();
+	let ms = 0;
+	for (let start = 0; start < paths.length; start += perRequest) {
+		const batch = paths.slice(start, start + perRequest).map((path, index) => ({ path, fileName: `photo-${start + index}.jpg`, mimeType: 'image/jpeg' }));
+		const sent = await referenceUpload(client, `${emulator.baseUrl}${API.upload(sessionId)}`, REFERENCE_HEADERS, batch);
+		if (sent.status !== 200) throw new Error(`the reference upload got HTTP ${sent.status}: ${sent.body}`);
+		ms += sent.ms;
+	}
+	const received = (await emulator.requests(since, 'upload')).flatMap((request) => request.files ?? []);
+	return { ms, status: 200, bytes: received.reduce((sum, file) => sum + file.bytes, 0) };
+}
+
+/** A finished render of exactly `bytes` (the emulator's synthetic MP4), made through the API; its CDN URL. */
+async function rawRender(emulator: EmulatorProcess, bytes: number): Promise<string> {
+	await emulator.admin('POST', '/config', { outputSizeBytes: bytes });
+	const sessionId = await newSession(emulator);
+	const id = `render_reference_${Date.now()}`;
+	const draft = { t: [{ sg: [{}] }] }; // one track with one segment: the least the render start accepts
+	await apiCall(emulator, 'POST', API.render, { id, sessionId, draft, output: { format: 'mp4', quality: 'high' } });
+	for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+		const status = await apiCall<{ status: string; output?: { url: string } }>(emulator, 'GET', `${API.render}/${id}`);
+		if (status.status === 'completed' && status.output) return status.output.url;
+		await new Promise((done) => setTimeout(done, 100));
+	}
+	throw new Error('the reference render did not finish within 30 s');
+}
+
+// ------------------------------------------------------------------------------------------------ pairs
+
+/** One figure measured in pairs: the reference's and the node's times, pair by pair. */
+interface Figure {
+	name: string;
+	kind: 'upload' | 'download' | 'folder';
+	bytes: number;
+	referenceMs: number[];
+	nodeRuns: NodeRun[];
+}
+
+/** Runs `pairs` pairs, reference first in each. */
+async function measurePairs(
+	figure: Omit<Figure, 'referenceMs' | 'nodeRuns'>,
+	pairs: number,
+	reference: () => Promise<ReferenceTransfer>,
+	node: () => Promise<NodeRun>,
+): Promise<Figure> {
+	const result: Figure = { ...figure, referenceMs: [], nodeRuns: [] };
+	for (let pair = 1; pair <= pairs; pair++) {
+		const raw = await reference();
+		if (raw.bytes < figure.bytes) throw new Error(`${figure.name}: the reference moved ${raw.bytes} bytes, not ${figure.bytes}`);
+		result.referenceMs.push(raw.ms);
+		const run = await node();
+		result.nodeRuns.push(run);
+		const ratio = raw.ms / run.transferMs;
+		console.log(`  ${figure.name}, pair ${pair}: reference ${seconds(raw.ms)} s, node ${seconds(run.transferMs)} s (CPU ${seconds(run.cpuMs)} s), ratio ${ratio.toFixed(2)}`);
+	}
+	return result;
+}
+
+const rate = (bytes: number, ms: number) => (bytes / MB / (ms / 1000)).toFixed(0);
+
+/** Each pair's ratio (node speed / reference speed: reference time / node time), their median and spread. */
+function ratios(figure: Figure): { each: number[]; median: number; low: number; high: number } {
+	const each = figure.referenceMs.map((ms, index) => ms / figure.nodeRuns[index].transferMs);
+	return { each, median: median(each), low: Math.min(...each), high: Math.max(...each) };
+}
+
+const growth = (run: NodeRun) => run.peakRss - run.baselineRss;
 
 // ------------------------------------------------------------------------------------------------ main
 
@@ -188,28 +332,64 @@ async function main(): Promise<boolean> {
 	const child = argValue('child');
 	if (child) {
 		const input = process.env.BENCH_ITEMS ? (JSON.parse(process.env.BENCH_ITEMS) as INodeExecutionData[]) : undefined;
-		const result = await measureStep(connectEmulator(process.env.BENCH_EMULATOR_URL!), child as Step, Number(argValue('size')), argValue('file'), input);
+		const files = process.env.BENCH_FILES ? (JSON.parse(process.env.BENCH_FILES) as string[]) : undefined;
+		const result = await measureStep(connectEmulator(process.env.BENCH_EMULATOR_URL!), child as Step, Number(argValue('size')), files, input);
 		console.log(`BENCH_STEP ${JSON.stringify(result)}`);
 		return true;
 	}
 
 	const sizes = (argValue('sizes') ?? '50,200').split(',').map((size) => Number(size.trim())).filter((size) => size > 0);
+	const pairs = Math.max(1, Number(argValue('pairs') ?? 3));
+	const photos = Number(argValue('photos') ?? 50);
+	const wanted = (argValue('figures') ?? 'upload,folder,download').split(',').map((name) => name.trim());
+	const photoMB = Number(argValue('photo-mb') ?? 4);
+	const client = chooseReference(argValue('reference'));
 	const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-bench-'));
 	removeOnExit(scratch);
 	const binaryDir = join(scratch, 'binaryData');
+	const storedPath = (item: INodeExecutionData) => join(binaryDir, String(item.binary!.data.id).split(':')[1]);
 	const emulator = await startEmulator({ renderMs: 200, sseEventDelayMs: 5 });
-	const rows: Row[] = [];
-	for (const size of sizes) {
+	const node = (step: Step, sizeMB: number, extra: { files?: string[]; items?: INodeExecutionData[] } = {}) => runChild(emulator.baseUrl, binaryDir, step, sizeMB, extra);
+	console.log(`Reference client: ${client}; ${pairs} pairs a figure, reference first.`);
+
+	const reads: Array<{ name: string; run: NodeRun }> = [];
+	const figures: Figure[] = [];
+	for (const size of wanted.includes('upload') ? sizes : []) {
 		const file = join(scratch, `photo-${size}mb.jpg`);
 		makeJpeg(file, size * MB);
-		const read = await runChild(emulator.baseUrl, binaryDir, 'read', size, { file });
-		rows.push(...read.rows);
-		rows.push(...(await runChild(emulator.baseUrl, binaryDir, 'upload', size, { items: read.items })).rows);
+		const read = await node('read', size, { files: [file] });
+		reads.push({ name: `Read Files ${size} MB into the binary store`, run: read.run });
+		const stored = [storedPath(read.items![0])];
+		const figure = { name: `Upload ${size} MB`, kind: 'upload' as const, bytes: size * MB };
+		figures.push(await measurePairs(figure, pairs, () => rawUpload(client, emulator, stored, 10), async () => (await node('upload', size, { items: read.items })).run));
 	}
-	for (const size of sizes) rows.push(...(await runChild(emulator.baseUrl, binaryDir, 'download', size)).rows);
+	if (wanted.includes('folder') && photos > 0) {
+		const files = Array.from({ length: photos }, (_, index) => join(scratch, `folder-${index}.jpg`));
+		files.forEach((file, index) => makeJpeg(file, photoMB * MB, index % 256));
+		const read = await node('read', photoMB, { files });
+		reads.push({ name: `Read Files ${photos} photos of ${photoMB} MB`, run: read.run });
+		const stored = read.items!.map(storedPath);
+		const figure = { name: `Upload ${photos} photos of ${photoMB} MB (10 a request)`, kind: 'folder' as const, bytes: photos * photoMB * MB };
+		figures.push(await measurePairs(figure, pairs, () => rawUpload(client, emulator, stored, 10), async () => (await node('upload', photoMB, { items: read.items })).run));
+	}
+	for (const size of wanted.includes('download') ? sizes : []) {
+		const url = await rawRender(emulator, size * MB);
+		const into = join(scratch, 'reference-download.mp4');
+		const reference = async () => {
+			const got = await referenceDownload(client, url, into);
+			rmSync(into, { force: true });
+			if (got.status !== 200) throw new Error(`the reference download got HTTP ${got.status}`);
+			return got;
+		};
+		const figure = { name: `Download ${size} MB (Export & Wait)`, kind: 'download' as const, bytes: size * MB };
+		figures.push(await measurePairs(figure, pairs, reference, async () => (await node('download', size)).run));
+	}
 	await emulator.stop();
+	return report(client, pairs, figures, reads, await samplerCheck());
+}
 
-	// Sampler check: a 100 MB buffer held while sampling must show as about 100 MB of growth.
+/** A 100 MB buffer held while sampling must show as about 100 MB of growth. */
+async function samplerCheck(): Promise<number> {
 	const sampler = new RssSampler();
 	const checkBaseline = await sampler.start();
 	const held = Buffer.alloc(100 * MB, 1);
@@ -217,46 +397,72 @@ async function main(): Promise<boolean> {
 	const checkGrowth = (await sampler.stop()) - checkBaseline;
 	if (held[held.length - 1] !== 1) throw new Error('unreachable');
 	await sampler.close();
+	return checkGrowth;
+}
 
-	const rate = (row: Row) => (row.sizeBytes / MB / (row.transferMs / 1000)).toFixed(0);
+function report(client: ReferenceClient, pairs: number, figures: Figure[], reads: Array<{ name: string; run: NodeRun }>, checkGrowth: number): boolean {
 	printTable(
-		`Upload and download through the nodes (emulator in a child process; Node ${process.version}, gc ${global.gc ? 'exposed' : 'NOT exposed'})`,
-		['step', 'whose', 'size MB', 'baseline RSS MB', 'peak RSS MB', 'growth MB', 'node time s', 'transfer s', 'MB/s'],
-		rows.map((row) => [
-			row.step,
-			row.part,
-			mb(row.sizeBytes),
-			mb(row.baselineRss),
-			mb(row.peakRss),
-			mb(row.peakRss - row.baselineRss),
-			seconds(row.nodeMs),
-			seconds(row.transferMs),
-			rate(row),
-		]),
+		`Node / raw reference (${client}), ${pairs} interleaved pairs a figure, one emulator process (Node ${process.version})`,
+		['figure', 'reference MB/s', 'node MB/s', 'ratio (median of pairs)', 'pairs\' ratios', 'goal'],
+		figures.map((figure) => {
+			const ratio = ratios(figure);
+			return [
+				figure.name,
+				rate(figure.bytes, median(figure.referenceMs)),
+				rate(figure.bytes, median(figure.nodeRuns.map((run) => run.transferMs))),
+				ratio.median.toFixed(2),
+				`${ratio.low.toFixed(2)} to ${ratio.high.toFixed(2)}`,
+				`>= ${RATIO_GOAL}: ${ratio.median >= RATIO_GOAL ? 'met' : 'NOT met'}`,
+			];
+		}),
 	);
-	console.log('Each upload/download step ran in a fresh process, warmed up with a small pipeline first.');
+	console.log('ratio = reference time / node time in each pair (1.00 = as fast as the raw client); the goal is on their median.');
+	console.log('MB/s = bytes / median transfer time. Reference: the client\'s own time from sending the request to the last');
+	console.log('byte of the answer. Node: from the first request reaching the emulator to the node\'s end (the answer read,');
+	console.log('the video in the binary store). The folder\'s reference is the sum of its raw POSTs, 10 photos each.\n');
+
+	printTable(
+		`Memory of the node runs (each in a fresh process, warmed up with a small pipeline first; gc ${global.gc ? 'exposed' : 'NOT exposed'})`,
+		['step', 'whose', 'size MB', 'baseline RSS MB', 'worst growth MB', 'median node time s', 'median transfer s'],
+		[
+			...reads.map(({ name, run }) => [name, 'n8n', mb(run.sizeBytes), mb(run.baselineRss), mb(growth(run)), seconds(run.nodeMs), seconds(run.transferMs)]),
+			...figures.map((figure) => [
+				figure.name,
+				'package',
+				mb(figure.bytes),
+				mb(median(figure.nodeRuns.map((run) => run.baselineRss))),
+				mb(Math.max(...figure.nodeRuns.map(growth))),
+				seconds(median(figure.nodeRuns.map((run) => run.nodeMs))),
+				seconds(median(figure.nodeRuns.map((run) => run.transferMs))),
+			]),
+		],
+	);
 	console.log('growth = peak RSS during the node minus RSS just before it (after GC), sampled every 10 ms on a worker thread.');
-	console.log('transfer = upload: from the request reaching the emulator to the node ending; download: from the CDN request');
-	console.log('to the node ending. Export & Wait node time includes the first status poll (2.8 s after the render starts).');
+	console.log('Export & Wait node time includes the first status poll (2.8 s after the render starts).');
 	console.log(`Sampler check: holding a 100 MB Buffer shows as ${mb(checkGrowth)} MB of growth.\n`);
 
-	const ours = rows.filter((row) => row.part === 'package');
-	const maxGrowth = Math.max(...ours.map((row) => row.peakRss - row.baselineRss));
-	const goalMet = maxGrowth < GOAL_BYTES;
-	console.log(`Goal: growth < 64 MB for every Upload / download step, whatever the size: ${goalMet ? 'MET' : 'NOT MET'} (worst ${mb(maxGrowth)} MB)`);
+	const maxGrowth = Math.max(...figures.flatMap((figure) => figure.nodeRuns.map(growth)));
+	const memoryMet = maxGrowth < MEMORY_GOAL_BYTES;
+	const ratiosMet = figures.every((figure) => ratios(figure).median >= RATIO_GOAL);
+	console.log(`Goal: every ratio >= ${RATIO_GOAL}: ${ratiosMet ? 'MET' : 'NOT MET'}; growth < 64 MB for every node run: ${memoryMet ? 'MET' : 'NOT MET'} (worst ${mb(maxGrowth)} MB)`);
 	summary('upload-download', {
 		gcExposed: Boolean(global.gc),
-		goalMet,
+		goalMet: memoryMet && ratiosMet,
+		reference: client,
+		pairs,
 		maxGrowthMB: Number(mb(maxGrowth)),
 		samplerCheck100MB: Number(mb(checkGrowth)),
-		steps: rows.map((row) => ({
-			step: row.step,
-			part: row.part,
-			sizeMB: Number(mb(row.sizeBytes)),
-			growthMB: Number(mb(row.peakRss - row.baselineRss)),
-			nodeSeconds: Number(seconds(row.nodeMs)),
-			MBps: Number(rate(row)),
-		})),
+		figures: figures.map((figure) => {
+			const ratio = ratios(figure);
+			return {
+				figure: figure.name,
+				ratio: Number(ratio.median.toFixed(2)),
+				pairRatios: ratio.each.map((each) => Number(each.toFixed(2))),
+				referenceMBps: Number(rate(figure.bytes, median(figure.referenceMs))),
+				nodeMBps: Number(rate(figure.bytes, median(figure.nodeRuns.map((run) => run.transferMs)))),
+				worstGrowthMB: Number(mb(Math.max(...figure.nodeRuns.map(growth)))),
+			};
+		}),
 	});
 	return true;
 }
