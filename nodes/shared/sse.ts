@@ -17,8 +17,11 @@ export interface EventCounts extends IDataObject {
 	other: number;
 }
 
-/** How a stream ended: `completed` when the service closed it, `dropped` when the connection broke. */
-export type StreamEnding = 'completed' | 'dropped';
+/**
+ * How a stream ended: `completed` when the service closed it, `dropped` when the connection broke; `sentEarlier`
+ * when there was none, because an earlier try of the node sent the message (generate.ts answerSentEarlier).
+ */
+export type StreamEnding = 'completed' | 'dropped' | 'sentEarlier';
 
 export interface ConversationResult {
 	text: string;
@@ -41,6 +44,8 @@ export class ConversationError extends Error {
 	constructor(
 		readonly reason: 'inStream' | 'timeout' | 'heartbeatOnly' | 'oversized',
 		message: string,
+		/** The app code of an answer envelope found inside the stream (`{"code":2001,…}`). */
+		readonly appCode?: number,
 	) {
 		super(message);
 	}
@@ -68,6 +73,8 @@ export interface EventParts {
 	/** An empty `data:`: the connection is alive, nothing more. */
 	keepAlive: boolean;
 	error?: string;
+	/** The app code of an error envelope sent as an event (docs/nemovideo-api.md, Envelope): 2001 means no credits. */
+	errorCode?: number;
 }
 
 function noParts(): EventParts {
@@ -135,10 +142,23 @@ function readAdkEvent(event: IDataObject): EventParts {
 	return parts;
 }
 
+/**
+ * The service's answer envelope (`{code, message}` with a non-zero code) sent as an event of the stream, as a
+ * gateway or the service may do when it refuses the message once the stream has begun: an error with its code.
+ */
+function readEnvelopeEvent(event: IDataObject): EventParts | undefined {
+	const code = typeof event.code === 'number' ? event.code : typeof event.code === 'string' && /^\d+$/.test(event.code) ? Number(event.code) : undefined;
+	if (code === undefined || code === 0 || 'type' in event || 'content' in event) return undefined;
+	const said = [event.message, event.msg, event.detail].find((value) => typeof value === 'string' && value.trim());
+	return { ...noParts(), error: String(said ?? `the service answered code ${code}`).slice(0, MAX_ERROR_CHARS), errorCode: code };
+}
+
 /** One JSON event of either documented shape. */
 export function readEvent(data: unknown): EventParts {
 	if (!data || typeof data !== 'object' || Array.isArray(data)) return noParts();
 	const event = data as IDataObject;
+	const envelope = readEnvelopeEvent(event);
+	if (envelope) return envelope;
 	const own = readNemoVideoEvent(event);
 	if (own) return own;
 	const error = readAdkError(event);
@@ -327,7 +347,7 @@ class AnswerTally {
 	private count(parts: EventParts): void {
 		const { events } = this;
 		if (parts.error !== undefined) {
-			this.bounds.stop(new ConversationError('inStream', parts.error));
+			this.bounds.stop(new ConversationError('inStream', parts.error, parts.errorCode));
 			return;
 		}
 		if (parts.keepAlive) events.keepAlives++;

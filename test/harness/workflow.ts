@@ -24,7 +24,16 @@ import { additionalDataFor, newExecutionId, withDefaultParameters } from './work
 
 export interface WorkflowSpec {
 	/** The package's nodes, in order: each one's output is the next one's input. */
-	nodes: Array<{ type: string; name?: string; parameters: Record<string, unknown>; continueOnFail?: boolean }>;
+	nodes: Array<{
+		type: string;
+		name?: string;
+		parameters: Record<string, unknown>;
+		continueOnFail?: boolean;
+		/** n8n's Retry On Fail: the engine runs the node again (at most `maxTries` times) when it fails. */
+		retryOnFail?: boolean;
+		maxTries?: number;
+		waitBetweenTries?: number;
+	}>;
 	/** What the trigger emits (json and binary). */
 	input?: INodeExecutionData[];
 	credentialId?: string;
@@ -70,6 +79,9 @@ export class Harness {
 				position: [200 * (index + 1), 0] as [number, number],
 				parameters: node.parameters as INode['parameters'],
 				continueOnFail: node.continueOnFail,
+				retryOnFail: node.retryOnFail,
+				maxTries: node.maxTries,
+				waitBetweenTries: node.waitBetweenTries,
 				...(node.type.startsWith('test.')
 					? {}
 					: { credentials: { nemoVideoApi: { id: credentialId, name: 'NemoVideo test credential' } } }),

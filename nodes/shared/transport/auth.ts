@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
 import { messageOf } from './envelope';
-import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
+import { NemoVideoApiError, asNodeError } from './errors';
 import { baseUrlProblem, originOf } from './origins';
 import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './tokenCalls';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
@@ -148,9 +148,27 @@ function retryAfterOf(response: RawResponse): number | undefined {
 	return parseRetryAfter(Array.isArray(value) ? value[0] : value);
 }
 
-/** Every 429 holds the origin's gate, this one included (wait.ts has the rule). */
-function noteRateLimit(response: RawResponse, origin: string): void {
-	if (response.statusCode === 429) RateLimitGate.refused(origin, retryAfterOf(response));
+/** A 429 holds the gate it is for (wait.ts has the rule): the origin's, or the token calls' (tokenCallGate). */
+function noteRateLimit(response: RawResponse, gate: string): void {
+	if (response.statusCode === 429) RateLimitGate.refused(gate, retryAfterOf(response));
+}
+
+/**
+ * The gate of the anonymous token calls to an origin. A 429 there is the service's issuing quota (one token per
+ * client id, and per IP, every 7 days: docs/nemovideo-api.md, Endpoints 1), not a limit on how fast the origin
+ * takes requests. It holds the later token calls (another credential of this instance is refused by the same
+ * per-IP quota), but not every request: holding the renders and uploads of credentials with their own tokens
+ * for 30 s because one anonymous credential reached its weekly token would punish unrelated work (issue 16).
+ * A 429 on any other call holds the origin's gate, which the token calls pass too.
+ */
+export function tokenCallGate(origin: string): string {
+	return `${origin} anonymous-token`;
+}
+
+/** Waits until both gates a token call goes through are open. */
+async function passTokenCallGates(origin: string, signal?: AbortSignal): Promise<void> {
+	await RateLimitGate.pass(origin, signal);
+	await RateLimitGate.pass(tokenCallGate(origin), signal);
 }
 
 /** One GET of the balance with the stored token: true only when the service says 1001 (expired or invalid). */
@@ -224,9 +242,9 @@ async function fetchToken(
 	if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
 		return issuedToken(credentials, clientId, data, origin);
 	}
-	// A 429 with a Retry-After holds the gate. Without one it may be the answer to a race for this client
-	// id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
-	if (retryAfterOf(response) !== undefined) noteRateLimit(response, origin);
+	// A 429 with a Retry-After holds the token calls' gate. Without one it may be the answer to a race for this
+	// client id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
+	if (retryAfterOf(response) !== undefined) noteRateLimit(response, tokenCallGate(origin));
 	throw tokenRefused(response, body);
 }
 
@@ -244,8 +262,8 @@ export async function preAuthenticate(
 	const problem = baseUrlProblem(baseUrl);
 	if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
 	if (text(credentials.accessToken)) return {};
-	// A 429 on any call holds these calls too (at most the 120 s the node waits).
-	await RateLimitGate.pass(originOf(baseUrl));
+	// A 429 on any call holds these calls too, and one on a token call the next token call (at most 120 s).
+	await passTokenCallGates(originOf(baseUrl));
 	const stored = authFrom(credentials);
 	if (stored && !(await storedTokenExpired(helpers, baseUrl, stored.token))) return {};
 	return await fetchToken(helpers, credentials, baseUrl);
@@ -437,16 +455,15 @@ export class TokenKeeper {
 			throw this.rateLimitError({ retryAfterMs: waitedMs ?? rule.waitMs, retryAfterTooLong: waitedMs === undefined });
 		}
 		const origin = originOf(baseUrl);
-		RateLimitGate.refused(origin, refusal.retryAfterMs);
-		await RateLimitGate.pass(origin, this.ctx.getExecutionCancelSignal());
+		RateLimitGate.refused(tokenCallGate(origin), refusal.retryAfterMs);
+		await passTokenCallGates(origin, this.ctx.getExecutionCancelSignal());
 		const late = await this.storedToken(staleToken);
 		return late ? { winner: late } : { waitedMs: rule.waitMs };
 	}
 
 	private rateLimitError(told: { retryAfterMs: number; retryAfterTooLong: boolean }): NemoVideoApiError {
 		const failure = { kind: 'rateLimited' as const, httpStatus: 429, operation: ANONYMOUS_TOKEN_CALL, ...told };
-		const { message, description } = describeFailure(failure, { anonymous: true });
-		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description);
+		return new NemoVideoApiError(this.ctx.getNode(), failure, { anonymous: true });
 	}
 
 	private async storedToken(staleToken: string | undefined): Promise<NemoVideoAuth | undefined> {
