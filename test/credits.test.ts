@@ -104,7 +104,7 @@ describe('NemoVideo Credits', () => {
 		expect(runData.Credits[0].hints).toEqual([
 			{
 				message:
-					'Only 25000 NemoVideo credits available, fewer than the minimum of 25001: stopped here without output ("When Below Minimum")',
+					'Only 25000 NemoVideo credits available, fewer than the minimum of 25001: stopped here without output (When Below Minimum = Stop Without Output)',
 				type: 'warning',
 				location: 'outputPane',
 			},
@@ -137,7 +137,7 @@ describe('NemoVideo Credits', () => {
 		expect(result.error).toBeUndefined();
 		expect(result.output().map((item) => [item.json.sessionId, item.pairedItem])).toEqual([['5000000000000000002', { item: 1 }]]);
 		expect(result.run.data.resultData.runData.Credits[0].hints?.map((hint) => hint.message)).toEqual([
-			'Only 25000 NemoVideo credits available, fewer than the minimum of 99999: stopped here without output ("When Below Minimum")',
+			'Only 25000 NemoVideo credits available, fewer than the minimum of 99999: stopped here without output (When Below Minimum = Stop Without Output)',
 		]);
 	});
 

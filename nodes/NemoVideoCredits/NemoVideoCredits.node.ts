@@ -87,7 +87,7 @@ async function belowMinimum(
 	if (ctx.getNodeParameter('whenBelowMinimum', itemIndex, 'fail') === 'stop') {
 		// A clean stop for a scheduled run: nothing after this node runs to spend credits, and the run is no failure.
 		ctx.addExecutionHints({
-			message: `${below}: stopped here without output ("When Below Minimum")`,
+			message: `${below}: stopped here without output (When Below Minimum = Stop Without Output)`,
 			type: 'warning',
 			location: 'outputPane',
 		});
