@@ -195,9 +195,9 @@ function builtTexts(): RegExp[] {
 
 describe('the error texts the README quotes are texts the built code produces', () => {
 	const rows = table(section(readme.prose, /^### Errors$/), ['When', 'Message']);
-	const quoted = rows.flatMap(([when, ...texts]) =>
-		texts.flatMap((text) => [...text.matchAll(/"([^"]+)"/g)].map(([, words]) => [when, words] as const)),
-	);
+	// A text is quoted "…", or “…” when it holds straight quotes of its own.
+	const quotesIn = (cell: string) => [...cell.matchAll(/“([^”]+)”|"([^"]+)"/g)].map(([, curly, straight]) => curly ?? straight);
+	const quoted = rows.flatMap(([when, ...cells]) => cells.flatMap(quotesIn).map((words) => [when, words] as const));
 	const patterns = builtTexts();
 
 	test('the errors table quotes the messages', () => {
