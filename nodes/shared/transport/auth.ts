@@ -71,6 +71,27 @@ export function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | 
 	};
 }
 
+/** The longest X-Client-Id the service takes (docs/nemovideo-api.md, endpoint 1). */
+const MAX_CLIENT_ID_LENGTH = 64;
+
+/**
+ * What is wrong with the credential for an anonymous token, before anything is sent: its Base URL (see
+ * baseUrlProblem), or a typed Client ID longer than the service takes. A typed Client ID is used exactly as typed,
+ * never cut or replaced, so a wrong one is an error to fix. With an own access token the Client ID is not used.
+ */
+export function credentialProblem(data: ICredentialDataDecryptedObject): { problem: string; fix: string } | undefined {
+	const problem = baseUrlProblem(normaliseBaseUrl(data.baseUrl));
+	if (problem) return { problem, fix: 'Fix the Base URL field of the NemoVideo API credential.' };
+	const clientId = text(data.clientId);
+	if (!text(data.accessToken) && clientId.length > MAX_CLIENT_ID_LENGTH) {
+		return {
+			problem: `the Client ID is ${clientId.length} characters long, more than the ${MAX_CLIENT_ID_LENGTH} NemoVideo takes`,
+			fix: 'Shorten the Client ID in the NemoVideo API credential, or leave it empty to have one made.',
+		};
+	}
+	return undefined;
+}
+
 /**
  * The n8n instance's own secret: its encryption key, which every process of the instance holds (queue mode needs
  * the same key on the main process and on every worker): `N8N_ENCRYPTION_KEY`, else the key n8n wrote into its
@@ -107,10 +128,10 @@ export function derivedClientId(credentialKey: string, origin: string): string {
  * keeper knows the credential, else random) and stores with the token. Never computable from outside: anyone who
  * could compute it could fetch this anonymous user's next token and read its sessions. One this package made
  * belongs to the origin it was sent to: a new origin gets a new one, so no host learns the id that fetches
- * another host's tokens. A Client ID the user typed is always kept.
+ * another host's tokens. A Client ID the user typed is always used as typed (credentialProblem refuses one too long).
  */
 function clientIdFor(data: ICredentialDataDecryptedObject, origin: string, made: () => string = uuid): string {
-	const clientId = text(data.clientId).slice(0, 64);
+	const clientId = text(data.clientId);
 	const generated = clientId !== '' && clientId === text(data.generatedClientId);
 	if (generated && text(data.tokenOrigin) !== '' && issuingOrigin(data) !== origin) return made();
 	return clientId || made();
@@ -122,7 +143,7 @@ function clientIdFor(data: ICredentialDataDecryptedObject, origin: string, made:
  */
 function askFor(data: ICredentialDataDecryptedObject, origin: string, credentialKey: string): ICredentialDataDecryptedObject {
 	const clientId = clientIdFor(data, origin, () => derivedClientId(credentialKey, origin));
-	const generated = clientId !== text(data.clientId).slice(0, 64);
+	const generated = clientId !== text(data.clientId);
 	return {
 		...data,
 		sessionToken: '',
@@ -200,6 +221,21 @@ function tokenRefused(response: RawResponse, body: IDataObject): Error {
 	});
 }
 
+/** True when `clientId` is the one the user typed in the credential, not one this package made. */
+function typedClientId(credentials: ICredentialDataDecryptedObject, clientId: string): boolean {
+	return clientId === text(credentials.clientId) && clientId !== text(credentials.generatedClientId);
+}
+
+function clientIdRefused(response: RawResponse, body: IDataObject): Error {
+	const error = new Error(
+		`NemoVideo refused the Client ID typed in the credential (HTTP ${response.statusCode}: ${messageOf(body) ?? 'no reason given'})`,
+	);
+	return Object.assign(error, {
+		tokenCallStatus: response.statusCode,
+		fix: 'Correct the Client ID in the NemoVideo API credential, or leave it empty to have one made.',
+	});
+}
+
 async function askForToken(helpers: IHttpRequestHelper, baseUrl: string, clientId: string): Promise<RawResponse> {
 	return (await helpers.helpers.httpRequest(anonymousTokenRequest(baseUrl, clientId))) as RawResponse;
 }
@@ -211,8 +247,7 @@ function issuedToken(
 	data: IDataObject,
 	origin: string,
 ): IDataObject {
-	const typed = text(credentials.clientId).slice(0, 64);
-	const generated = clientId !== typed || clientId === text(credentials.generatedClientId);
+	const generated = clientId !== text(credentials.clientId) || clientId === text(credentials.generatedClientId);
 	return {
 		sessionToken: String(data.token),
 		clientId,
@@ -233,7 +268,9 @@ async function fetchToken(
 	let clientId = clientIdFor(credentials, origin);
 	let response = await askForToken(helpers, baseUrl, clientId);
 	if (response.statusCode === 400) {
-		// The service did not take the client id: generate a well-formed one and try once more.
+		// A typed Client ID is the user's: never replaced (nor overwritten in the credential), reported instead.
+		if (typedClientId(credentials, clientId)) throw clientIdRefused(response, bodyOf(response));
+		// The service did not take an id this package made: make a well-formed random one and try once more.
 		clientId = uuid();
 		response = await askForToken(helpers, baseUrl, clientId);
 	}
@@ -259,8 +296,8 @@ export async function preAuthenticate(
 	credentials: ICredentialDataDecryptedObject,
 ): Promise<IDataObject> {
 	const baseUrl = normaliseBaseUrl(credentials.baseUrl);
-	const problem = baseUrlProblem(baseUrl);
-	if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
+	const wrong = credentialProblem(credentials);
+	if (wrong) throw new Error(`NemoVideo API credential: ${wrong.problem}`);
 	if (text(credentials.accessToken)) return {};
 	// A 429 on any call holds these calls too, and one on a token call the next token call (at most 120 s).
 	await passTokenCallGates(originOf(baseUrl));
@@ -270,11 +307,12 @@ export async function preAuthenticate(
 }
 
 /** A failed token fetch, as n8n hands it back from httpRequestWithAuthentication (the credential's error is the cause). */
-function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; message: string } {
+function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; message: string; fix?: string } {
 	interface Refusal {
 		tokenCallStatus?: number;
 		retryAfterMs?: number;
 		message?: string;
+		fix?: string;
 	}
 	const outer = error as Refusal & { cause?: Refusal };
 	const cause = outer.cause ?? {};
@@ -282,6 +320,7 @@ function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; me
 		status: cause.tokenCallStatus ?? outer.tokenCallStatus,
 		retryAfterMs: cause.retryAfterMs ?? outer.retryAfterMs,
 		message: String(cause.message ?? outer.message ?? ''),
+		fix: cause.fix ?? outer.fix,
 	};
 }
 
@@ -329,10 +368,10 @@ export class TokenKeeper {
 
 	private async readCredential(): Promise<ICredentialDataDecryptedObject> {
 		const data = await this.ctx.getCredentials(CREDENTIAL_TYPE);
-		const problem = baseUrlProblem(normaliseBaseUrl(data.baseUrl));
-		if (problem) {
-			throw new NodeOperationError(this.ctx.getNode(), `NemoVideo API credential: ${problem}`, {
-				description: 'Fix the Base URL field of the NemoVideo API credential.',
+		const wrong = credentialProblem(data);
+		if (wrong) {
+			throw new NodeOperationError(this.ctx.getNode(), `NemoVideo API credential: ${wrong.problem}`, {
+				description: wrong.fix,
 			});
 		}
 		return data;
@@ -444,7 +483,7 @@ export class TokenKeeper {
 		const refusal = refusalOf(error);
 		if (refusal.status !== 429) {
 			throw new NodeOperationError(this.ctx.getNode(), 'Could not get an anonymous NemoVideo token', {
-				description: `${refusal.message}. Check the Base URL of the NemoVideo API credential and try again, or set your own access token in it.`,
+				description: `${refusal.message}. ${refusal.fix ?? 'Check the Base URL of the NemoVideo API credential and try again, or set your own access token in it.'}`,
 			});
 		}
 		const rule = rateLimitRule(refusal.retryAfterMs);
