@@ -371,6 +371,9 @@ export class NemoVideoEmulator {
 		res.on('finish', () => {
 			if (rec.status === undefined && rec.fault !== 'drop') rec.status = res.statusCode;
 		});
+		res.on('close', () => {
+			rec.endedAt ??= Date.now();
+		});
 		const fault = this.faults.take(m.route);
 		if (fault && (await playFault(ctx, fault))) return;
 		if (m.method !== '*' && method !== m.method && !(m.method === 'GET' && method === 'HEAD')) {
