@@ -260,7 +260,7 @@ describe('streaming (the Chat Trigger in Streaming mode)', () => {
 		const { run, reply } = await chat({ conversation: 's-3', text: 'export', streaming: true });
 		const texts = run.chunks.map((chunk) => String(chunk.content ?? ''));
 		expect(texts.some((text) => /Rendering… \d+%/.test(text))).toBe(true);
-		expect(texts.join('')).toContain(String(reply.url));
+		expect(texts.join('')).toContain(`%\n\n${String(reply.output)}`);
 	});
 
 	test('Last Node mode: nothing is streamed, the reply is the output', async () => {

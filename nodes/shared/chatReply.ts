@@ -19,6 +19,7 @@ export class ChatReply {
 
 	private queue: Promise<void> = Promise.resolve();
 
+	/** Whether `begin` went out: every later part, piece or notice starts with the separator. */
 	private begun = false;
 
 	/** The current part is still being streamed (the AI's words): the next piece joins it. */
@@ -42,7 +43,7 @@ export class ChatReply {
 	add(text: string): void {
 		if (!text.trim()) return;
 		this.open = false;
-		this.send(this.parts.length && this.text ? `${PART_SEPARATOR}${text}` : text);
+		this.send(this.begun ? `${PART_SEPARATOR}${text}` : text);
 		this.parts.push(text);
 	}
 
@@ -50,11 +51,9 @@ export class ChatReply {
 	piece(text: string): void {
 		if (!text) return;
 		if (!this.open) {
-			const separator = this.text ? PART_SEPARATOR : '';
-			this.parts.push('');
 			this.open = true;
-			this.send(`${separator}${text.trimStart()}`);
-			this.parts[this.parts.length - 1] = text.trimStart();
+			this.send(`${this.begun ? PART_SEPARATOR : ''}${text.trimStart()}`);
+			this.parts.push(text.trimStart());
 			return;
 		}
 		this.parts[this.parts.length - 1] += text;
@@ -68,7 +67,7 @@ export class ChatReply {
 
 	/** Words for the streamed chat only (progress while waiting), not part of `output`. */
 	notice(text: string): void {
-		this.send(this.text || this.begun ? `${PART_SEPARATOR}${text}` : text);
+		this.send(this.begun ? `${PART_SEPARATOR}${text}` : text);
 	}
 
 	/** Ends the streamed message; waits until every chunk went out. */
