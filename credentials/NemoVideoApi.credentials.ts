@@ -10,8 +10,9 @@ import type {
 } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { CREDITS_PATH, apiHeaders } from '../nodes/shared/transport/api';
 import { BASE_URL_EXPRESSION, authFrom, preAuthenticate } from '../nodes/shared/transport/auth';
+import { apiHeaders } from '../nodes/shared/transport/headers';
+import { CREDITS_PATH } from '../nodes/shared/transport/tokenCalls';
 
 export class NemoVideoApi implements ICredentialType {
 	name = 'nemoVideoApi';

@@ -270,6 +270,14 @@ describe('streaming (the Chat Trigger in Streaming mode)', () => {
 	});
 });
 
+describe("the node's own set-up is not the chatter's mistake", () => {
+	test('an option out of range fails the execution, naming it, before anything is sent', async () => {
+		const run = seen.run(await harness.run(spec({ conversation: 'o-bad', text: 'a slideshow', files: PHOTOS, options: { stillWorkingSeconds: -5 } })));
+		expect(run.error?.message).toMatch(/Still-Working Notice \(Seconds\)" is -5/);
+		expect(emu.requests).toHaveLength(0);
+	});
+});
+
 describe('mistakes and refusals are replies; the execution succeeds and nothing is charged', () => {
 	test('a file that is not an accepted type by its bytes', async () => {
 		const fake = join(scratch, 'beach.jpg');

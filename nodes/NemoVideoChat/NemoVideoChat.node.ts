@@ -6,8 +6,10 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { chatOptions } from '../shared/chatParameters';
 import { chatTurn } from '../shared/chatTurn';
-import { binaryPropertiesProperty, credentials, nodeIcon, streamBoundOptions, toolDescriptionProperty } from '../shared/descriptions';
+import { binaryPropertiesProperty, credentials, nodeIcon, toolDescriptionProperty } from '../shared/descriptions';
+import { streamBoundOptions } from '../shared/generateParameters';
 import { runPerItem } from '../shared/itemLoop';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
@@ -74,38 +76,7 @@ export class NemoVideoChat implements INodeType {
 				placeholder: 'Add Option',
 				default: {},
 				options: [
-					{
-						displayName: 'AI Timeout (Minutes)',
-						name: 'timeoutMinutes',
-						type: 'number',
-						typeOptions: { minValue: 0.05 },
-						default: 15,
-						description: 'Longest time to wait for the AI to finish answering',
-					},
-					{
-						displayName: 'Still-Working Notice (Seconds)',
-						name: 'stillWorkingSeconds',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 120,
-						description: 'When streaming: say "⏳ Still working…" after this long with only heartbeats from the AI',
-					},
-					{
-						displayName: 'Render Poll Interval (Seconds)',
-						name: 'pollIntervalSeconds',
-						type: 'number',
-						typeOptions: { minValue: 0.1 },
-						default: 30,
-						description: 'Longest wait between two checks of a render after "export"',
-					},
-					{
-						displayName: 'Render Timeout (Minutes)',
-						name: 'renderTimeoutMinutes',
-						type: 'number',
-						typeOptions: { minValue: 0.05 },
-						default: 20,
-						description: 'After this long the reply says the video is still rendering; "export" again picks up the same render',
-					},
+					...chatOptions,
 					...streamBoundOptions,
 				],
 			},

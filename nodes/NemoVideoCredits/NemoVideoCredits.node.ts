@@ -1,6 +1,7 @@
 import type {
 	IExecuteFunctions,
 	INodeExecutionData,
+	INodeProperties,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
@@ -9,11 +10,22 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { REGISTER_URL } from '../shared/constants';
 import { credentials, nodeIcon, toolDescriptionProperty } from '../shared/descriptions';
 import { runPerItem } from '../shared/itemLoop';
+import { numberParameter } from '../shared/parameters';
 import { credits } from '../shared/transport/api';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
 	'Reads the NemoVideo credit balance: available, frozen (held by work in progress) and total. Free. Costs of the other NemoVideo tools: about 100 credits for a generated clip (Photo to Video, or Generate making a video), about 50 for an edit with Generate; Upload, Get State and Export & Wait are free. Check it before Photo to Video or Generate.';
+
+const minimumCreditsProperty: INodeProperties = {
+	displayName: 'Minimum Credits',
+	name: 'minimumCredits',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 0,
+	description:
+		'Fail the item when fewer credits than this are available (0 = never). A generated clip costs about 100 credits, an editing session about 50; export is free.',
+};
 
 export class NemoVideoCredits implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,21 +43,13 @@ export class NemoVideoCredits implements INodeType {
 		credentials,
 		properties: [
 			toolDescriptionProperty(TOOL_DESCRIPTION),
-			{
-				displayName: 'Minimum Credits',
-				name: 'minimumCredits',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description:
-					'Fail the item when fewer credits than this are available (0 = never). A generated clip costs about 100 credits, an editing session about 50; export is free.',
-			},
+			minimumCreditsProperty,
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
-			const minimum = this.getNodeParameter('minimumCredits', itemIndex, 0) as number;
+			const minimum = numberParameter(this, minimumCreditsProperty, itemIndex);
 			const balance = await credits(client, { itemIndex });
 			if (minimum > 0 && balance.available < minimum) {
 				const auth = await client.tokens.get();

@@ -11,11 +11,12 @@ import {
 	nodeIcon,
 	promptProperty,
 	sessionIdOrNew,
-	streamBoundOptions,
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
-import { generate, generateOptions } from '../shared/generate';
+import { generate } from '../shared/generate';
+import { generateOptions, generateTimeoutProperty, streamBoundOptions } from '../shared/generateParameters';
+import { requiredText } from '../shared/parameters';
 import { runPerItem } from '../shared/itemLoop';
 import {
 	boundedGenerateOptions,
@@ -49,14 +50,7 @@ export class NemoVideoGenerate implements INodeType {
 			toolDescriptionProperty(TOOL_DESCRIPTION),
 			sessionIdOrNew,
 			promptProperty,
-			{
-				displayName: 'Timeout (Minutes)',
-				name: 'timeoutMinutes',
-				type: 'number',
-				typeOptions: { minValue: 0.05 },
-				default: 15,
-				description: 'Longest time to wait for the AI to finish answering',
-			},
+			generateTimeoutProperty,
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -73,13 +67,12 @@ export class NemoVideoGenerate implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runPerItem(this, async (itemIndex, client) => {
-			const sessionId =
-				requestedSessionId(this, itemIndex) || (await createSession(client, { itemIndex })).sessionId;
-			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
-			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
+			const prompt = requiredText(this, promptProperty, itemIndex);
 			// As an AI tool the call is bounded: past the bound the AI is still working, which is a status, not an error.
 			const deadline = toolDeadline(this, itemIndex);
-			const options = boundedGenerateOptions(generateOptions(this, itemIndex, timeoutMinutes), deadline);
+			const options = boundedGenerateOptions(generateOptions(this, itemIndex, { property: generateTimeoutProperty }), deadline);
+			const sessionId =
+				requestedSessionId(this, itemIndex, { charged: true }) || (await createSession(client, { itemIndex })).sessionId;
 			try {
 				return await generate(this, client, sessionId, prompt, options);
 			} catch (error) {

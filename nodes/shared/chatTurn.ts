@@ -8,7 +8,11 @@ import type { ConversationSessions } from './conversationSessions';
 import { conversationSessions } from './conversationSessions';
 import { exportSession } from './exportAndWait';
 import { exportSettings } from './exportParameters';
-import { generate, generateOptions } from './generate';
+import type { ChatSettings } from './chatParameters';
+import { aiTimeoutOption, chatSettings } from './chatParameters';
+import type { GenerateOptions } from './generate';
+import { generate } from './generate';
+import { generateOptions } from './generateParameters';
 import { readSessionState } from './session';
 import type { Balance } from './transport/api';
 import { credits } from './transport/api';
@@ -36,6 +40,9 @@ interface Turn {
 	sessionId: string;
 	action: string;
 	result: IDataObject;
+	/** The node's options, read (and checked) before anything is sent. */
+	settings: ChatSettings;
+	generation: GenerateOptions;
 }
 
 /**
@@ -122,14 +129,15 @@ async function sayExport(turn: Turn): Promise<void> {
 	if (!state.readyToExport) {
 		throw problem(turn, `There is no video to export yet: the project's timeline is empty. ${TRY_SAYING} Nothing was charged.`);
 	}
+	const chat = turn.settings;
 	turn.reply.notice('Rendering the video…');
 	let shown = -1;
 	const settings = exportSettings(turn.ctx, turn.itemIndex, {
 		download: false,
 		waitForCompletion: true,
 		onTimeout: 'returnStatus',
-		pollIntervalSeconds: turn.ctx.getNodeParameter('options.pollIntervalSeconds', turn.itemIndex, 30) as number,
-		timeoutMs: (turn.ctx.getNodeParameter('options.renderTimeoutMinutes', turn.itemIndex, 20) as number) * 60_000,
+		pollIntervalSeconds: chat.renderPollIntervalSeconds,
+		timeoutMs: chat.renderTimeoutMs,
 		onStatus: (status) => {
 			const step = status.progress === null ? -1 : Math.floor(status.progress / 25);
 			if (step > shown && status.progress !== null && status.progress < 100) {
@@ -195,16 +203,15 @@ async function askTheAi(turn: Turn, prompt: string): Promise<void> {
 	const before = await readSessionState(client, sessionId, itemIndex);
 	const cost = before.readyToExport ? EDIT_CREDITS : FIRST_GENERATION_CREDITS;
 	await affordable(turn, cost);
-	const stillWorkingSeconds = ctx.getNodeParameter('options.stillWorkingSeconds', itemIndex, 120) as number;
-	const timeoutMinutes = ctx.getNodeParameter('options.timeoutMinutes', itemIndex, 15) as number;
+	const options: GenerateOptions = {
+		...turn.generation,
+		onText: (piece) => reply.piece(piece),
+		stillWorkingEveryMs: turn.settings.stillWorkingEveryMs,
+		onStillWorking: () => reply.notice('⏳ Still working…'),
+	};
 	let generated;
 	try {
-		generated = await generate(ctx, client, sessionId, prompt, {
-			...generateOptions(ctx, itemIndex, timeoutMinutes),
-			onText: (piece) => reply.piece(piece),
-			stillWorkingEveryMs: stillWorkingSeconds * 1000,
-			onStillWorking: () => reply.notice('⏳ Still working…'),
-		});
+		generated = await generate(ctx, client, sessionId, prompt, options);
 	} catch (error) {
 		if (refusedBeforeTaken(error)) throw asNodeError(ctx.getNode(), error, itemIndex);
 		throw problem(
@@ -270,7 +277,16 @@ export async function chatTurn(ctx: IExecuteFunctions, client: NemoVideoClient, 
 	const route = routeMessage(message, fileCountOf(ctx, itemIndex));
 	const store = await conversationSessions(ctx, itemIndex, conversationId);
 	const found = await store.find();
-	const turn: Turn = { ctx, client, itemIndex, conversationId, store, reply: new ChatReply(ctx, itemIndex), sessionId: found.sessionId ?? '', action: route.action, result: {} };
+	// The options are read (and a bad one fails the item) before anything is sent or said.
+	const settings = chatSettings(ctx, itemIndex);
+	const generation = generateOptions(ctx, itemIndex, { property: aiTimeoutOption, inOptions: true });
+	const turn: Turn = {
+		...{ ctx, client, itemIndex, conversationId, store, settings, generation },
+		reply: new ChatReply(ctx, itemIndex),
+		sessionId: found.sessionId ?? '',
+		action: route.action,
+		result: {},
+	};
 	try {
 		if (route.action === 'upload') {
 			await upload(turn);

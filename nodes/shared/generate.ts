@@ -44,19 +44,6 @@ export function suggestNextStep(text: string): NextStep {
 	return 'none';
 }
 
-/** The Generate options of one item (`options.*` of Generate and Photo to Video), with the documented defaults. */
-export function generateOptions(ctx: IExecuteFunctions, itemIndex: number, timeoutMinutes: number): GenerateOptions {
-	const options = ctx.getNodeParameter('options', itemIndex, {}) as Record<string, number>;
-	return {
-		itemIndex,
-		timeoutMs: timeoutMinutes * 60_000,
-		heartbeatOnlyTimeoutMs: (options.heartbeatTimeoutMinutes ?? 10) * 60_000,
-		recoveryFirstWaitMs: (options.dropRecoveryFirstWaitSeconds ?? 30) * 1000,
-		recoveryIntervalMs: (options.dropRecoveryIntervalSeconds ?? 60) * 1000,
-		recoveryReads: options.dropRecoveryReads ?? 5,
-	};
-}
-
 /** Reads the state until any part of it differs from `before`, giving up after `reads` reads that show no change. */
 async function recoverAfterDrop(
 	ctx: IExecuteFunctions,

@@ -14,15 +14,32 @@ export function pairedWith(itemIndexes: number[]): IPairedItemData | IPairedItem
 }
 
 /**
- * An item that an upstream node output under "Continue On Fail": n8n's own shape (`json.error`, and `error`
- * on the item in n8n 2.x). Acting on it would work on nothing: Generate would open a new session and charge it.
+ * The json keys an error item holds and nothing else: n8n's own (`error`, `message`, `details`: the rule n8n-core's
+ * WorkflowExecute routes error outputs by, and what it leaves of an item that carries an `error`), and this
+ * package's (errorItem below). A row of a sheet with an "error" column has other keys: it is data.
+ */
+const ERROR_ITEM_KEYS = new Set(['error', 'message', 'details', 'errorDescription', 'code', 'retryable', 'sessionId', 'renderId', 'failedRenderIds', 'url']);
+
+/** Whether the item is an error item: n8n's mark (`error` on the item), or json of an error item's keys only. */
+function isErrorShaped(item: INodeExecutionData): boolean {
+	if ((item as { error?: unknown }).error !== undefined) return true;
+	const json = item.json ?? {};
+	return Boolean(json.error) && Object.keys(json).every((key) => ERROR_ITEM_KEYS.has(key));
+}
+
+/** Whether the item names NemoVideo work (a session or a render): the package's own error items do, to be resumed. */
+function namesWork(json: IDataObject | undefined): boolean {
+	return ['sessionId', 'renderId'].some((key) => typeof json?.[key] === 'string' && json[key] !== '');
+}
+
+/**
+ * An input item to pass through untouched: an error item that names no NemoVideo work. Acting on it would work on
+ * nothing (Generate would open a new session and charge it). An error item that names a session or render (this
+ * package's own, under Continue On Fail) is acted on: feeding it to Export & Wait finishes the work without
+ * paying again (issue 16 §6).
  */
 export function isErrorItem(item: INodeExecutionData | undefined): boolean {
-	if (!item) return false;
-	if ((item as { error?: unknown }).error !== undefined) return true;
-	const error = item.json?.error;
-	if (typeof error === 'string') return error.length > 0;
-	return typeof error === 'object' && error !== null && typeof (error as IDataObject).message === 'string';
+	return item !== undefined && isErrorShaped(item) && !namesWork(item.json);
 }
 
 /** The groups without the input items that are error items (they are passed through, never acted on). */
@@ -44,7 +61,12 @@ export function errorIds(error: unknown): IDataObject {
 	return fields;
 }
 
-function errorItem(ctx: IExecuteFunctions, error: Error, paired: IPairedItemData | IPairedItemData[]): INodeExecutionData {
+/**
+ * An item of the node's own under Continue On Fail: the message, the description and the ids it knows as json
+ * fields. Not `error` on the item: n8n-core then replaces the json with the message alone (normalizeNodeErrors),
+ * and the ids that let the work be resumed would be lost. In tool mode, the agent's compact shape.
+ */
+export function errorItem(ctx: IExecuteFunctions, error: Error, paired: IPairedItemData | IPairedItemData[]): INodeExecutionData {
 	if (isToolMode(ctx)) return { json: { ...toolErrorJson(ctx, error), ...errorIds(error) }, pairedItem: paired };
 	const json: IDataObject = { error: error.message };
 	const description = (error as { description?: unknown }).description;

@@ -1,8 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_PROMPT } from './constants';
-import { generate, generateOptions } from './generate';
+import { generate } from './generate';
+import { generateOptions, generationTimeoutOption } from './generateParameters';
+import { numberParameter } from './parameters';
 import { pairedWith } from './itemLoop';
 import type { GroupFiles } from './uploadGroups';
 import { collectGroupFiles, uploadToSession } from './uploadGroups';
@@ -11,6 +13,16 @@ import { exportSettings } from './exportParameters';
 import { boundedGenerateOptions, reachedToolBound, stillGenerating, toolDeadline } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError } from './transport/errors';
+
+/** Photo to Video's wanted length, written into the prompt. */
+export const lengthSecondsProperty: INodeProperties = {
+	displayName: 'Length (Seconds)',
+	name: 'lengthSeconds',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 0,
+	description: 'Wanted video length; 0 lets the AI choose (5-10 photos make the best short clips)',
+};
 
 /** The prompt with the node's aspect-ratio and length options written into it. */
 export function composePrompt(prompt: string, aspectRatio: string, lengthSeconds: number): string {
@@ -67,19 +79,18 @@ export async function photoToVideo(
 	const itemIndex = collected.itemIndexes[0];
 	// In tool mode the upload, the AI's stream and the render share one bound (`options.toolTimeoutSeconds`).
 	const deadline = toolDeadline(ctx, itemIndex);
-	const options = ctx.getNodeParameter('options', itemIndex, {}) as Record<string, number | string>;
-
-	const upload = await uploadToSession(client, '', collected, itemIndex);
+	// Every parameter is read, and checked, before anything is sent.
 	const prompt = composePrompt(
 		ctx.getNodeParameter('prompt', itemIndex, '') as string,
 		ctx.getNodeParameter('aspectRatio', itemIndex, '16:9') as string,
-		ctx.getNodeParameter('lengthSeconds', itemIndex, 0) as number,
+		numberParameter(ctx, lengthSecondsProperty, itemIndex),
 	);
+	const conversation = generateOptions(ctx, itemIndex, { property: generationTimeoutOption, inOptions: true });
+	const exportWithoutBound = exportSettings(ctx, itemIndex, { waitForCompletion: true });
+
+	const upload = await uploadToSession(client, '', collected, itemIndex);
 	try {
-		const generateBound = boundedGenerateOptions(
-			generateOptions(ctx, itemIndex, Number(options.generationTimeoutMinutes ?? 15)),
-			deadline,
-		);
+		const generateBound = boundedGenerateOptions(conversation, deadline);
 		let generated;
 		try {
 			generated = await generate(ctx, client, upload.sessionId, prompt, generateBound);
@@ -96,13 +107,10 @@ export async function photoToVideo(
 				description: `After the prompt the session's timeline is still empty. The AI said: "${generated.summary}". Try a more specific prompt, or check session ${upload.sessionId} with NemoVideo Get State.`,
 			});
 		}
-		const settings = exportSettings(
-			ctx,
-			itemIndex,
+		const settings =
 			deadline === undefined
-				? { waitForCompletion: true }
-				: { waitForCompletion: true, download: false, onTimeout: 'returnStatus', timeoutMs: Math.max(1000, deadline - Date.now()) },
-		);
+				? exportWithoutBound
+				: { ...exportWithoutBound, download: false, onTimeout: 'returnStatus' as const, timeoutMs: Math.max(1000, deadline - Date.now()) };
 		const exported = await exportSession(ctx, client, upload.sessionId, settings, itemIndex);
 		return [
 			{

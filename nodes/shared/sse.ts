@@ -4,7 +4,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 import { runSse } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
-import type { HttpResponse } from './transport/http';
+import type { HttpResponse } from './transport/send';
 import { createParser } from './vendor';
 import type { EventSourceMessage } from './vendor';
 

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { sessionIdParameter } from './session';
-import { isToolMode, toolError, toolErrorJson } from './toolMode';
+import { errorItem } from './itemLoop';
+import { isToolMode, toolError } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { UploadedFile } from './transport/api';
@@ -52,12 +53,7 @@ export async function collectGroupFiles(
 		} catch (error) {
 			const nodeError = asNodeError(ctx.getNode(), error, itemIndex);
 			if (!ctx.continueOnFail()) throw isToolMode(ctx) ? toolError(ctx, nodeError) : nodeError;
-			result.failed.push({
-				json: isToolMode(ctx)
-					? toolErrorJson(ctx, nodeError)
-					: { error: nodeError.message, errorDescription: nodeError.description ?? '' },
-				pairedItem: { item: itemIndex },
-			});
+			result.failed.push(errorItem(ctx, nodeError, { item: itemIndex }));
 		}
 	}
 	return result;

@@ -1,63 +1,32 @@
-import type { IDataObject, IHttpRequestOptions } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 
-import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
+import { APP_NAME } from '../constants';
 import { FormData, uuid } from '../vendor';
 import type { CallOptions, NemoVideoClient } from './client';
-import type { HttpResponse } from './http';
+import type { HttpResponse } from './send';
+import { CREDITS_PATH } from './tokenCalls';
 
 /**
  * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer. Calls go through the retry
- * engine (client.ts), except the anonymous token call and the token check, which the token keeper (auth.ts) sends
- * through n8n's helpers. The paths, numbered as in docs/nemovideo-api.md (Endpoints), use `me` for the token's user.
+ * engine (client.ts), except the anonymous token call (1) and the token check, which the token keeper (auth.ts)
+ * sends through n8n's helpers: those are defined below both, in tokenCalls.ts, with the balance's path (5). The
+ * paths, numbered as in docs/nemovideo-api.md (Endpoints), use `me` for the token's user.
  */
 const id = encodeURIComponent;
-const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token'; // 1
 const SESSION_PATH = `/api/tasks/me/with-session/${APP_NAME}`; // 2
 const RUN_SSE_PATH = '/run_sse'; // 3
 const uploadPath = (sessionId: string) => `/api/upload-video/${APP_NAME}/me/${id(sessionId)}`; // 4
-/** The balance (5): free, read-only and small, so it also serves as the check of a token. */
-export const CREDITS_PATH = '/api/credits/balance/simple';
 const statePath = (sessionId: string) => `/api/state/${APP_NAME}/me/${id(sessionId)}/latest`; // 6
 const RENDER_PATH = '/api/render/proxy/lambda'; // 7
 const renderStatusPath = (renderId: string) => `${RENDER_PATH}/${id(renderId)}`; // 8, and + /cancel
 const renderDownloadPath = (renderId: string) => `/api/render/proxy/${id(renderId)}/download`; // 8, the fallback download
 
-/** The call that fetches an anonymous token, as errors name it. */
-export const ANONYMOUS_TOKEN_CALL = `POST ${ANONYMOUS_ISSUER_PATH}`;
-
 /** Which item a call is for (named in its errors) and what else may end it. */
 export interface CallContext {
 	itemIndex?: number;
 	signal?: AbortSignal;
-}
-
-// ---- headers and the calls sent through n8n's helpers --------------------------------------------------
-
-/**
- * The headers of every request (docs/nemovideo-api.md, Envelope, auth, headers): the attribution headers (without
- * them export fails with HTTP 402), the bearer token when there is one, and the client id when one is sent.
- */
-export function apiHeaders(sender: { token?: string; clientId?: string }): Record<string, string> {
-	const headers: Record<string, string> = { ...ATTRIBUTION_HEADERS };
-	if (sender.token !== undefined) headers.Authorization = `Bearer ${sender.token}`;
-	if (sender.clientId) headers['X-Client-Id'] = sender.clientId;
-	return headers;
-}
-
-/** Answers are read by the token keeper, not by n8n: a 429 must hold the gate, and a 401 must not make n8n renew. */
-const READ_BY_CALLER = { json: true, returnFullResponse: true, ignoreHttpStatusErrors: true, timeout: 30_000 } as const;
-
-/** The anonymous token call (POST, no token, no body): the client id says whose token it is. */
-export function anonymousTokenRequest(baseUrl: string, clientId: string): IHttpRequestOptions {
-	return { method: 'POST', url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`, headers: apiHeaders({ clientId }), ...READ_BY_CALLER };
-}
-
-/** The balance call as a token check: with `token`, that token; without, the one n8n's authenticate adds. */
-export function tokenCheckRequest(baseUrl: string, token?: string): IHttpRequestOptions {
-	const headers = token === undefined ? {} : { headers: apiHeaders({ token }) };
-	return { method: 'GET', url: `${baseUrl}${CREDITS_PATH}`, ...headers, ...READ_BY_CALLER };
 }
 
 // ---- reading answers -------------------------------------------------------------------------------------

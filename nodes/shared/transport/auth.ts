@@ -12,10 +12,10 @@ import { join } from 'node:path';
 
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
-import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
 import { messageOf } from './envelope';
 import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
-import { baseUrlProblem } from './http';
+import { baseUrlProblem, originOf } from './origins';
+import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './tokenCalls';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
 
 /** How a request authenticates. Held in memory for one node execution only; the token itself lives in the credential. */
@@ -42,15 +42,6 @@ function normaliseBaseUrl(value: unknown): string {
 
 /** normaliseBaseUrl in n8n's expression language, for the credential test's request (it cannot call this code). */
 export const BASE_URL_EXPRESSION = `={{(($credentials.baseUrl || "").trim() || "${DEFAULT_BASE_URL}").replace(/\\/+$/, "")}}`;
-
-/** Scheme, host and port of a base URL: what a stored anonymous token (and its client id) is tied to. */
-export function originOf(baseUrl: string): string {
-	try {
-		return new URL(baseUrl).origin;
-	} catch {
-		return '';
-	}
-}
 
 /**
  * The origin that issued the stored anonymous token. Credentials saved before `tokenOrigin` existed hold a token

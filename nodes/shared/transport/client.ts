@@ -2,16 +2,18 @@ import type { IExecuteFunctions, INode } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
 import { uuid } from '../vendor';
-import { apiHeaders } from './api';
 import type { NemoVideoAuth } from './auth';
-import { TokenKeeper, originOf } from './auth';
+import { TokenKeeper } from './auth';
 import { DOWNLOAD_BODY_TIMEOUT_MS, downloadPublic, refuseNonFile } from './download';
+import { egressGuardFor } from './egressGuard';
 import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
 import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
-import type { HttpResponse } from './http';
-import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './http';
+import { apiHeaders } from './headers';
+import { originOf, sameOrigin } from './origins';
+import type { HttpResponse } from './send';
+import { BodyTooLargeError, headerValue, readTextBody, sendHttp } from './send';
 import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } from './wait';
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */
