@@ -11,6 +11,7 @@ import type { NemoVideoEmulator } from './emulator';
 import { scratchFolder, withEmulator } from './fixtures';
 import type { Harness, WorkflowRun } from './harness';
 import { chatHistories } from './harness/chat-nodes';
+import { registerToolTypes } from './harness/tool-call';
 import type { WorkflowSpec } from './harness/workflow';
 import { SeenText } from './helpers';
 
@@ -275,6 +276,23 @@ describe("the node's own set-up is not the chatter's mistake", () => {
 		const run = seen.run(await harness.run(spec({ conversation: 'o-bad', text: 'a slideshow', files: PHOTOS, options: { stillWorkingSeconds: -5 } })));
 		expect(run.error?.message).toMatch(/Still-Working Notice \(Seconds\)" is -5/);
 		expect(emu.requests).toHaveLength(0);
+	});
+});
+
+describe('as an AI tool', () => {
+	test("a text-only conversation: the reply is its output, and nothing is streamed into the agent's reply", async () => {
+		registerToolTypes(harness);
+		const fromAI = (key: string) => `={{ $fromAI('${key}', '${key}', 'string') }}`;
+		const run = seen.run(
+			await harness.run({
+				streaming: true,
+				input: [{ json: { message: 'credits', conversationId: 'tool-conversation', toolCallId: 'call_1' } }],
+				nodes: [{ type: 'nemoVideoChatTool', parameters: { message: fromAI('message'), conversationId: fromAI('conversationId') } }],
+			}),
+		);
+		expect(run.error).toBeUndefined();
+		expect(run.output()[0].json).toMatchObject({ action: 'credits', conversationId: 'tool-conversation', output: expect.stringMatching(/You have 100,000/) });
+		expect(run.chunks).toEqual([]);
 	});
 });
 

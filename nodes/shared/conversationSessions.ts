@@ -1,6 +1,8 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { isToolMode } from './toolMode';
+
 /**
  * Which NemoVideo session belongs to which chat conversation: one module with one job. The key is the workflow,
  * the node and the Chat Trigger's `sessionId` (chosen by the chat client, so never trusted across workflows).
@@ -177,7 +179,8 @@ export async function conversationSessions(
 ): Promise<ConversationSessions> {
 	const node = ctx.getNode();
 	const workflowId = String(ctx.getWorkflow().id ?? '');
-	const memory = await ctx.getInputConnectionData(NodeConnectionTypes.AiMemory, itemIndex);
+	// The tool variant n8n makes of the node has no inputs (convertNodeToAiTool): no memory to ask for.
+	const memory = isToolMode(ctx) ? undefined : await ctx.getInputConnectionData(NodeConnectionTypes.AiMemory, itemIndex);
 	if (memory !== undefined && memory !== null) {
 		if (!isChatMemory(memory)) throw new Error('The node connected to "Memory" is not a chat memory');
 		return inMemory(memory, workflowId, node.id);
