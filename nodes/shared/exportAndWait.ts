@@ -164,6 +164,7 @@ class ExportRun {
 				deadline: this.deadline,
 				maxIntervalMs: this.settings.pollIntervalSeconds * 1000,
 				signal: this.signal,
+				onStatus: this.settings.onStatus,
 			});
 			this.polls += outcome.polls;
 			if (outcome.kind === 'deadline') return { atDeadline: this.atDeadline(current, outcome.last) };

@@ -13,7 +13,8 @@ import { sleepUnlessCancelled } from './transport/wait';
 export type NextStep = 'export' | 'upload' | 'state' | 'none';
 
 /** The conversation's own bounds, and how to recover after a dropped stream. */
-export interface GenerateOptions extends Pick<ConversationOptions, 'itemIndex' | 'timeoutMs' | 'heartbeatOnlyTimeoutMs'> {
+export interface GenerateOptions
+	extends Pick<ConversationOptions, 'itemIndex' | 'timeoutMs' | 'heartbeatOnlyTimeoutMs' | 'onText' | 'onStillWorking' | 'stillWorkingEveryMs'> {
 	/** After a dropped stream: first state read after this, then one every `recoveryIntervalMs`. */
 	recoveryFirstWaitMs: number;
 	recoveryIntervalMs: number;
@@ -77,9 +78,11 @@ async function sendMessageOnce(
 			itemIndex,
 			timeoutMs: options.timeoutMs,
 			heartbeatOnlyTimeoutMs: options.heartbeatOnlyTimeoutMs,
-			onStillWorking: manual
-				? (elapsed) => ctx.sendMessageToUI(`NemoVideo: still working… (${Math.round(elapsed / 60_000)} min)`)
-				: undefined,
+			onText: options.onText,
+			stillWorkingEveryMs: options.stillWorkingEveryMs,
+			onStillWorking:
+				options.onStillWorking ??
+				(manual ? (elapsed) => ctx.sendMessageToUI(`NemoVideo: still working… (${Math.round(elapsed / 60_000)} min)`) : undefined),
 		});
 	} catch (error) {
 		if (!(error instanceof ConversationError)) throw asNodeError(ctx.getNode(), error, itemIndex);

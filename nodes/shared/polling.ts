@@ -121,6 +121,8 @@ export interface WaitOptions {
 	/** Polls in a row that may fail (5xx, network, unreadable, a second 429) before waiting gives up. */
 	toleratedFailures?: number;
 	signal?: AbortSignal;
+	/** Called with each status read (progress for a caller to show). */
+	onStatus?: (status: RenderStatus) => void;
 }
 
 export type WaitOutcome = { kind: 'final'; status: RenderStatus; polls: number } | { kind: 'deadline'; last?: RenderStatus; polls: number };
@@ -165,6 +167,7 @@ export async function waitForRender(
 			const call = { itemIndex: options.itemIndex, signal: options.signal, deadline: options.deadline + LAST_POLL_GRACE_MS };
 			last = await renderStatus(client, renderId, call);
 			failuresInRow = 0;
+			options.onStatus?.(last);
 			if (isFinal(last)) return { kind: 'final', status: last, polls };
 			if (last.progress !== null) samples.push({ atMs: Date.now() - started, progress: last.progress });
 		} catch (error) {
