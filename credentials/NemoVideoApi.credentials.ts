@@ -39,7 +39,7 @@ export class NemoVideoApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			description:
-				'The X-Client-Id for anonymous tokens (at most 64 characters). Leave empty to have a random one generated on first use and kept with this credential (a new one when the Base URL moves to another host). The service issues one token per client ID every 7 days.',
+				'The X-Client-Id for anonymous tokens: at most 64 characters, used exactly as typed. Leave empty to have one made with the first token and kept with this credential (a new one when the Base URL moves to another host). The service issues one token per client ID every 7 days.',
 		},
 		{
 			displayName: 'Base URL',

@@ -103,7 +103,7 @@ export class NemoVideoExport implements INodeType {
 				const sessionId = settings.resumeRenderId ? sessionIdParameter(this, itemIndex) : requireSessionId(this, itemIndex);
 				return [await exportSession(this, client, sessionId, settings, itemIndex)];
 			},
-			concurrency,
+			{ concurrency },
 		);
 	}
 }

@@ -14,19 +14,9 @@ import {
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
-import { generate } from '../shared/generate';
-import { generateOptions, generateTimeoutProperty, streamBoundOptions } from '../shared/generateParameters';
-import { requiredText } from '../shared/parameters';
+import { generateTimeoutProperty, streamBoundOptions } from '../shared/generateParameters';
+import { generateItem } from '../shared/generateItem';
 import { runPerItem } from '../shared/itemLoop';
-import {
-	boundedGenerateOptions,
-	reachedToolBound,
-	requestedSessionId,
-	stillGenerating,
-	toolDeadline,
-} from '../shared/toolMode';
-import { createSession } from '../shared/transport/api';
-import { asNodeError } from '../shared/transport/errors';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
@@ -66,19 +56,6 @@ export class NemoVideoGenerate implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runPerItem(this, async (itemIndex, client) => {
-			const prompt = requiredText(this, promptProperty, itemIndex);
-			// As an AI tool the call is bounded: past the bound the AI is still working, which is a status, not an error.
-			const deadline = toolDeadline(this, itemIndex);
-			const options = boundedGenerateOptions(generateOptions(this, itemIndex, { property: generateTimeoutProperty }), deadline);
-			const sessionId =
-				requestedSessionId(this, itemIndex, { charged: true }) || (await createSession(client, { itemIndex })).sessionId;
-			try {
-				return await generate(this, client, sessionId, prompt, options);
-			} catch (error) {
-				if (reachedToolBound(deadline)) return stillGenerating(sessionId);
-				throw asNodeError(this.getNode(), error, itemIndex);
-			}
-		});
+		return await runPerItem(this, async (itemIndex, client) => await generateItem(this, client, itemIndex), { charges: true });
 	}
 }

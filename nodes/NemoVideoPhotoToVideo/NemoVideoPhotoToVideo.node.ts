@@ -86,7 +86,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 			this,
 			groups,
 			async (group, client) => await photoToVideo(this, client, checkedFilesOf(checked, group)),
-			concurrency,
+			{ concurrency, charges: true },
 		);
 	}
 }

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { numberParameter } from './parameters';
+import type { RenderStatus } from './transport/api';
 
 /**
  * The export parameters of Export & Wait and Photo to Video, and the code that reads them, in one place (the
@@ -130,6 +131,8 @@ export interface ExportSettings {
 	/** Resume waiting on a render started earlier instead of starting one. */
 	resumeRenderId?: string;
 	fileName?: string;
+	/** Called with each status a poll reads while waiting (a caller showing the render's progress). */
+	onStatus?: (status: RenderStatus) => void;
 }
 
 /**

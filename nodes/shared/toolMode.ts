@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { isAfterCharge } from './chargedWork';
 import { toolTimeoutOption } from './descriptions';
 import { exportTimeoutProperty } from './exportParameters';
 import type { GenerateOptions } from './generate';
@@ -79,9 +80,24 @@ export function boundedGenerateOptions(options: GenerateOptions, deadline: numbe
 	};
 }
 
+/** Whether the call's bound has passed: a charged step is then not started (issue 16 §5). */
+export function toolBoundPassed(deadline: number | undefined): boolean {
+	return deadline !== undefined && Date.now() >= deadline;
+}
+
 /** Whether a failure came from the call's own bound (the AI is then most likely still working). */
 export function reachedToolBound(deadline: number | undefined): boolean {
 	return deadline !== undefined && Date.now() >= deadline - AFTER_STREAM_MS - 500;
+}
+
+/** A tool call whose bound passed before the AI was asked: nothing was sent, nothing charged. */
+export function notStarted(sessionId: string): IDataObject {
+	return {
+		sessionId,
+		status: 'notStarted',
+		summary: `The call's time ran out before the message was sent to session ${sessionId}: nothing was charged.`,
+		nextStep: `Call NemoVideo Generate again with sessionId "${sessionId}" and the same prompt.`,
+	};
 }
 
 /** A tool call whose AI step outlasted the bound: the message was sent once; the agent reads the session later. */
@@ -192,13 +208,19 @@ export function renameSettings(ctx: ToolModeContext, text: string): string {
 
 const RETRYABLE_KINDS = new Set(['rateLimited', 'serverError', 'network', 'timeout']);
 
-/** Whether calling again with the same arguments can help, and the service's app code, when known. */
+/**
+ * Whether calling again with the same arguments can help, and the service's app code, when known. Never after a
+ * charged step: the same call would send the AI message again and pay twice (issue 16 §1).
+ */
 export function classifyForTool(error: unknown): { code: number | null; retryable: boolean } {
 	if (isNemoVideoError(error)) {
-		return { code: error.appCode ?? null, retryable: RETRYABLE_KINDS.has(error.kind) };
+		return { code: error.appCode ?? null, retryable: RETRYABLE_KINDS.has(error.kind) && !isAfterCharge(error) };
 	}
 	const cause = (error as { cause?: unknown }).cause;
-	if (cause && cause !== error && isNemoVideoError(cause)) return classifyForTool(cause);
+	if (cause && cause !== error && isNemoVideoError(cause)) {
+		const verdict = classifyForTool(cause);
+		return { ...verdict, retryable: verdict.retryable && !isAfterCharge(error) };
+	}
 	return { code: null, retryable: false };
 }
 
@@ -317,7 +339,7 @@ function compactTimeline(timeline: unknown): CompactTimeline | undefined {
 }
 
 function compactGenerate(json: IDataObject): IDataObject {
-	if (json.status === 'generating') return compactGenerating(json);
+	if (json.status === 'generating' || json.status === 'notStarted') return compactGenerating(json);
 	const ready = json.readyToExport === true;
 	return {
 		...pick(json, ['sessionId', 'stateChanged', 'readyToExport']),
