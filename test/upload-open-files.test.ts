@@ -1,8 +1,8 @@
 /**
  * Issue 16, point 7: a failed upload must not leave files of n8n's binary store open. NemoVideo Upload runs through
  * n8n-core against the emulator, in a loop, each time failing at the transport level (the connection reset in the
- * middle of the body, dropped, refused by a proxy that is not there, a proxy variable that is not a URL, the
- * execution cancelled while the body is being sent); afterwards this process holds no descriptor on the files it
+ * middle of the body, dropped as the request arrives, refused by the service's address or by a proxy that is not
+ * there, a proxy variable that is not a URL, the execution cancelled while the body is being sent); afterwards this process holds no descriptor on the files it
  * uploaded, as before the loop (read from /proc/self/fd; sockets come and go, and other tests' files are not
  * counted: only descriptors pointing to this test's files in the binary store), and none was closed by the garbage
  * collector: Node closes a forgotten file handle when it collects it, with a warning, which would hide a leak

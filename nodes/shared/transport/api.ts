@@ -1,11 +1,11 @@
 import type { IDataObject } from 'n8n-workflow';
-import { PassThrough } from 'node:stream';
-import type { Readable } from 'node:stream';
 
 import { APP_NAME } from '../constants';
-import { FormData, uuid } from '../vendor';
+import { uuid } from '../vendor';
 import type { CallOptions, NemoVideoClient } from './client';
 import { asNodeError, isNemoVideoError } from './errors';
+import type { UploadPart } from './multipart';
+import { multipartBody } from './multipart';
 import type { HttpResponse } from './send';
 import { CREDITS_PATH } from './tokenCalls';
 import { sleepUnlessCancelled } from './wait';
@@ -96,13 +96,7 @@ export async function credits(client: NemoVideoClient, call: CallContext = {}): 
 
 // ---- upload ------------------------------------------------------------------------------------------------
 
-/** One file to send, opened anew for each attempt (a stream cannot be replayed). */
-export interface UploadPart {
-	fileName: string;
-	mimeType: string;
-	size: number;
-	open(): Promise<Readable>;
-}
+export type { UploadPart };
 
 export interface UploadedFile extends IDataObject {
 	filename: string;
@@ -127,18 +121,6 @@ function toUploadedFile(value: unknown): UploadedFile {
 	};
 }
 
-/** The files as repeated `files` fields of one multipart body, streamed from where they are kept. */
-async function multipartBody(files: UploadPart[]): Promise<{ body: Readable; headers: Record<string, string> }> {
-	const form = new FormData();
-	for (const file of files) {
-		form.append('files', await file.open(), { filename: file.fileName, contentType: file.mimeType, knownLength: file.size });
-	}
-	const body = new PassThrough();
-	form.on('error', (error: Error) => body.destroy(error));
-	form.pipe(body);
-	return { body, headers: { ...form.getHeaders(), 'content-length': String(form.getLengthSync()) } };
-}
-
 /** The upload call, for either body; the service answers what it made of each file. */
 async function upload(
 	client: NemoVideoClient,
@@ -160,7 +142,7 @@ export async function uploadFiles(
 	return await upload(client, files.sessionId, call, {
 		fileName: files.files.map((file) => file.fileName).join(', '),
 		bodyTimeoutMs: 300_000,
-		stream: async () => await multipartBody(files.files),
+		stream: async () => multipartBody(files.files),
 	});
 }
 
