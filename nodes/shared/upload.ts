@@ -166,14 +166,17 @@ export async function collectItemFiles(ctx: IExecuteFunctions, itemIndex: number
 async function storedBinary(
 	ctx: IExecuteFunctions,
 	binary: IBinaryData,
-): Promise<{ size: number; open: () => Promise<Readable> }> {
+): Promise<{ size: number; open: UploadPart['open'] }> {
 	const id = binary.id;
 	if (!id) {
 		const data = binary.data ?? '';
 		return { size: Buffer.byteLength(data, 'base64'), open: async () => Readable.from([Buffer.from(data, 'base64')]) };
 	}
 	const metadata = await ctx.helpers.getBinaryMetadata(id);
-	return { size: Number(metadata.fileSize ?? binary.bytes ?? 0), open: async () => await ctx.helpers.getBinaryStream(id) };
+	return {
+		size: Number(metadata.fileSize ?? binary.bytes ?? 0),
+		open: async (chunkBytes) => await ctx.helpers.getBinaryStream(id, chunkBytes),
+	};
 }
 
 async function checkFile(
