@@ -84,6 +84,31 @@ describe('the download', () => {
 	});
 });
 
+describe('a download broken in the middle', () => {
+	test('falls back to the download endpoint and stores the whole video, not the part that came', async () => {
+		const sessionId = await readySession();
+		emu.config.outputSizeBytes = 8 * 1024 * 1024;
+		emu.inject('cdn', { kind: 'cutBody', afterBytes: 1024 * 1024 }, 1);
+		const run = await harness.run({ nodes: [exportNode({ sessionId, ...fast })] });
+		expect(run.error).toBeUndefined();
+		const video = await readBinary(run.output()[0].binary!.data);
+		expect(video.length).toBe(8 * 1024 * 1024);
+		expect(video.subarray(4, 8).toString('latin1')).toBe('ftyp');
+		expect(emu.requestsTo('download')).toHaveLength(1);
+	});
+
+	test('broken on both sources: fails naming the render, with nothing stored', async () => {
+		const sessionId = await readySession();
+		emu.config.outputSizeBytes = 8 * 1024 * 1024;
+		emu.inject('cdn', { kind: 'cutBody', afterBytes: 1024 * 1024 }, 1);
+		emu.inject('download', { kind: 'cutBody', afterBytes: 1024 * 1024 }, 1);
+		const run = await harness.run({ nodes: [exportNode({ sessionId, ...fast })] });
+		expect(run.error?.message).toMatch(/could not be downloaded/);
+		expect(run.error?.message).toContain(startedRenderIds()[0]);
+		expect(run.output('Export')).toHaveLength(0);
+	});
+});
+
 describe('a Base URL with a path (https://host/nemo)', () => {
 	beforeEach(() => {
 		emu.config.basePath = '/nemo';

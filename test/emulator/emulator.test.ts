@@ -655,6 +655,14 @@ describe('faults on a chosen call', () => {
 		expect(emu.sessions.get(sid)?.files).toEqual([]);
 	});
 
+	test('cutBody: a file answer breaks after that many bytes of the announced length', async () => {
+		emu.inject('cdn', { kind: 'cutBody', afterBytes: 256 * 1024 });
+		const response = await fetch(`${emu.cdnUrl}/renders/any.mp4`);
+		expect([response.status, response.headers.get('content-type'), response.headers.get('content-length')]).toEqual([200, 'video/mp4', String(512 * 1024)]);
+		await expect(response.arrayBuffer()).rejects.toThrow();
+		expect(emu.requestsTo('cdn')[0].fault).toBe('cutBody');
+	});
+
 	test('stream scenarios silent and envelopeError: no event, or one error envelope; nothing charged', async () => {
 		const { token } = await c.anonToken();
 		emu.setCredits(token, 100);

@@ -117,6 +117,9 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 		case 'resetMidBody':
 			await resetAfterBodyBytes(ctx, fault.afterBytes);
 			return true;
+		case 'cutBody':
+			await cutBodyAfter(ctx, fault.afterBytes);
+			return true;
 		case 'answerLost':
 			// Played by the dispatcher: the request is handled, then its JSON answer is lost (see sendJson).
 			return false;
@@ -158,6 +161,20 @@ async function resetAfterBodyBytes(ctx: Ctx, afterBytes: number): Promise<void> 
 		ctx.req.on('end', reset);
 		ctx.req.on('close', () => resolve());
 	});
+}
+
+/** A file answer broken in the middle: 200 video/mp4 announcing twice `afterBytes`, that many sent, then a reset. */
+async function cutBodyAfter(ctx: Ctx, afterBytes: number): Promise<void> {
+	const { res } = ctx;
+	head(ctx, 200, { 'Content-Type': 'video/mp4', 'Content-Length': afterBytes * 2 });
+	const block = Buffer.alloc(64 * 1024, 0);
+	for (let sent = 0; sent < afterBytes && !res.destroyed; ) {
+		const chunk = block.subarray(0, Math.min(block.length, afterBytes - sent));
+		sent += chunk.length;
+		if (!res.write(chunk) && !(await waitDrain(res))) return;
+	}
+	await new Promise<void>((resolve) => res.write('', () => resolve()));
+	ctx.req.socket.resetAndDestroy();
 }
 
 /** 200 JSON with `bytes` bytes of junk, streamed with backpressure. */

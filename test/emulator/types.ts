@@ -48,6 +48,7 @@ export type Fault =
 	| { kind: 'sseDrop' }
 	| { kind: 'hold' } // takes the request and never answers it (until the client gives up or the emulator stops)
 	| { kind: 'resetMidBody'; afterBytes: number } // reads that much of the request body, then resets the connection
+	| { kind: 'cutBody'; afterBytes: number } // 200 video/mp4 announcing twice that many bytes, sends that many, then resets the connection
 	| { kind: 'answerLost'; status?: number }; // handles the request, then loses its JSON answer: a `status` 5xx in its place, or a dropped connection // /run_sse only: takes the message, then breaks the stream mid-way (the 'drop' scenario for one request) // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
 
 export interface RecordedFile {
