@@ -83,8 +83,8 @@ async function downloadVideo(
 	const deadline = Date.now() + bound.timeoutMs;
 	for (const source of sources) {
 		try {
-			const response = await downloadRender(client, source, { itemIndex, deadline });
-			const binary = await ctx.helpers.prepareBinaryData(response.body, fileName, 'video/mp4');
+			const video = await downloadRender(client, source, { itemIndex, deadline });
+			const binary = await ctx.helpers.prepareBinaryData(video, fileName, 'video/mp4');
 			if (binary.bytes !== 0) return binary;
 			problems.push(`${describeSource(source)} gave an empty file`);
 		} catch (error) {

@@ -1,8 +1,10 @@
 import type { IDataObject } from 'n8n-workflow';
+import type { Readable } from 'node:stream';
 
 import { APP_NAME } from '../constants';
 import { uuid } from '../vendor';
 import type { CallOptions, NemoVideoClient } from './client';
+import { inArrivalChunks } from './download';
 import { asNodeError, isNemoVideoError } from './errors';
 import type { UploadPart } from './multipart';
 import { multipartBody } from './multipart';
@@ -293,8 +295,11 @@ export async function cancelRender(client: NemoVideoClient, renderId: string, ca
 /** Where a finished video is: the URL the service gave (fetched as given), or the render's download endpoint. */
 export type RenderFile = { url: string } | { renderId: string };
 
-/** Streams a finished video; an answer that is not a file is refused (client.ts, download). */
-export async function downloadRender(client: NemoVideoClient, file: RenderFile, call: CallContext = {}): Promise<HttpResponse> {
+/**
+ * Streams a finished video: its bytes as they arrive, for n8n's binary store (download.ts, inArrivalChunks); an
+ * answer that is not a file is refused (client.ts, download).
+ */
+export async function downloadRender(client: NemoVideoClient, file: RenderFile, call: CallContext = {}): Promise<Readable> {
 	const source = 'url' in file ? { url: file.url } : { path: renderDownloadPath(file.renderId) };
-	return await client.download(source, call);
+	return inArrivalChunks((await client.download(source, call)).body);
 }
