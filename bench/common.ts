@@ -5,7 +5,7 @@
  *
  * Every script imports `../test/harness/env` before this module (n8n-core reads its folders at load time).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -69,6 +69,10 @@ export interface EmulatorProcess {
 	/** The highest seq recorded so far (0 when none). */
 	lastSeq(): Promise<number>;
 	render(id: string): Promise<EmulatedRender>;
+	/** The emulator's process (group leader), when known. */
+	pid?: number;
+	/** CPU time (user + system) the emulator's processes have used so far, in ms; 0 when its pid is not known. */
+	cpuMs(): number;
 	stop(): Promise<void>;
 }
 
@@ -79,13 +83,13 @@ export interface EmulatorProcess {
  */
 export async function startEmulator(config: Record<string, unknown>): Promise<EmulatorProcess> {
 	const started = await startEmulatorProcess({ config, root: ROOT });
-	const client = connectEmulator(started.baseUrl, async () => await started.stop());
+	const client = connectEmulator(started.baseUrl, async () => await started.stop(), started.pid);
 	await client.admin('POST', '/tokens', { token: TOKEN, credits: 10_000_000, anonymous: false });
 	return client;
 }
 
 /** Talks to an emulator started elsewhere (another benchmark process); `stop` defaults to doing nothing. */
-export function connectEmulator(baseUrl: string, stop: () => Promise<void> = async () => {}): EmulatorProcess {
+export function connectEmulator(baseUrl: string, stop: () => Promise<void> = async () => {}, pid?: number): EmulatorProcess {
 	const { admin } = connectAdmin(baseUrl);
 	const requests = async (since = 0, route?: Route) => await admin.requests({ since, route });
 	return {
@@ -94,8 +98,25 @@ export function connectEmulator(baseUrl: string, stop: () => Promise<void> = asy
 		requests,
 		lastSeq: async () => (await requests()).reduce((max, request) => Math.max(max, request.seq), 0),
 		render: async (id) => (await admin.call('GET', `/renders/${encodeURIComponent(id)}`)) as EmulatedRender,
+		pid,
+		cpuMs: () => treeCpuMs(pid),
 		stop,
 	};
+}
+
+/** CPU time of a process and its descendants (Linux /proc; 0 elsewhere), in ms: clock ticks of 10 ms. */
+function treeCpuMs(pid: number | undefined): number {
+	if (!pid) return 0;
+	try {
+		const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+		const own = (Number(fields[11]) + Number(fields[12])) * 10;
+		const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+			readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+		);
+		return own + children.reduce((sum, child) => sum + treeCpuMs(child), 0);
+	} catch {
+		return 0;
+	}
 }
 
 // ------------------------------------------------------------------------------------------------ memory

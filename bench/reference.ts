@@ -13,6 +13,8 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+import { request as undiciRequest } from '../nodes/shared/vendor';
+
 export type ReferenceClient = 'curl' | 'node-http';
 
 /** One file of a multipart upload: sent as a `files` field, the field the Upload node sends. */
@@ -98,11 +100,11 @@ async function curlDownload(url: string, into: string): Promise<ReferenceTransfe
 // ---- Node's http, with file streams ----------------------------------------------------------------------------
 
 /** The parts of a multipart body, in order: each field's head, its file (streamed), and the closing line. */
-async function* multipartParts(boundary: string, files: ReferenceFile[]): AsyncGenerator<Buffer> {
+async function* multipartParts(boundary: string, files: ReferenceFile[], chunkBytes?: number): AsyncGenerator<Buffer> {
 	for (const file of files) {
 		const name = file.fileName ?? basename(file.path);
 		yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: ${file.mimeType}\r\n\r\n`);
-		for await (const chunk of createReadStream(file.path)) yield chunk as Buffer;
+		for await (const chunk of createReadStream(file.path, chunkBytes ? { highWaterMark: chunkBytes } : {})) yield chunk as Buffer;
 		yield Buffer.from('\r\n');
 	}
 	yield Buffer.from(`--${boundary}--\r\n`);
@@ -148,4 +150,24 @@ async function httpDownload(url: string, into: string): Promise<ReferenceTransfe
 			.end();
 	});
 	return { ms: performance.now() - started, status, bytes: statSync(into).size };
+}
+
+// ---- undici, in the n8n process (a diagnostic, not the reference) -------------------------------------------------
+
+/**
+ * POSTs the files as the Upload node does, but with the plainest body the package's HTTP client (undici) takes:
+ * the files read straight from disk, 1 MiB at a time, as an async iterable; no form-data, no binary store. Run in
+ * the node's own process right after it, it shows what sending costs there without the package's streams.
+ */
+export async function undiciUpload(url: string, headers: Record<string, string>, files: ReferenceFile[]): Promise<ReferenceTransfer> {
+	const boundary = `reference${randomBytes(12).toString('hex')}`;
+	const length = multipartLength(boundary, files);
+	const started = performance.now();
+	const answer = await undiciRequest(url, {
+		method: 'POST',
+		headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) },
+		body: Readable.from(multipartParts(boundary, files, 1024 * 1024), { objectMode: false }),
+	});
+	const body = await answer.body.text();
+	return { ms: performance.now() - started, status: answer.statusCode, bytes: length, body };
 }

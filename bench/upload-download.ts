@@ -6,14 +6,19 @@
  * Node's http when curl is missing): the same file POSTed as the same multipart field (`files`) with the same
  * headers to the same upload endpoint, one raw POST per 10 photos for the folder, and the same result GET into a
  * file. Reference and node runs alternate (reference, node, reference, node, …), so a machine busy with other
- * work slows both sides of a pair alike; the table gives each figure's median over the pairs, the ratio
- * node / reference of the medians (as speeds: 1.00 = as fast as the raw client) and the spread of the pairs'
- * own ratios.
+ * work slows both sides of a pair alike; each pair gives a ratio of speeds (reference time / node time: 1.00 = as
+ * fast as the raw client), and the table their median and spread.
+ *
+ * Where the time goes, for each node run: its process's CPU time and full garbage collections, the emulator's CPU
+ * time beside the reference's, and the same transfer again right after, in the same n8n process, with plain
+ * undici (an upload's files read straight from disk, no form-data and no binary store; a download's chunks
+ * dropped, no binary store): what the package's own path costs over the plainest client in the same process.
  *
  *   npm run bench -- upload-download -- --sizes 200 --pairs 5
  *   options: --sizes 50,200 (MB)  --pairs 3  --photos 50  --photo-mb 4  --reference curl|node-http
  *            --figures upload,folder,download (which to measure; all by default)
  *            --profile DIR (a CPU profile of each node run into DIR, to see where its time goes)
+ *            --node-args "--trace-gc …" (more Node flags for the node runs; what they print goes to stderr)
  *
  * Each node run is a fresh process of its own, warmed up first with a whole small pipeline (modules, JIT,
  * connection pools), so memory one run leaves behind cannot hide the next one's growth. In it: the baseline RSS
@@ -30,11 +35,13 @@ import './binary-dir';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { join } from 'node:path';
 
 import type { INodeExecutionData } from 'n8n-workflow';
 
 import { apiHeaders } from '../nodes/shared/transport/headers';
+import { request } from '../nodes/shared/vendor';
 import { Harness } from '../test/harness';
 import {
 	MB,
@@ -57,7 +64,7 @@ import {
 	type EmulatorProcess,
 } from './common';
 import type { ReferenceClient, ReferenceTransfer } from './reference';
-import { chooseReference, referenceDownload, referenceUpload } from './reference';
+import { chooseReference, referenceDownload, referenceUpload, undiciUpload } from './reference';
 
 const MEMORY_GOAL_BYTES = 64 * MB;
 const RATIO_GOAL = 0.8;
@@ -71,11 +78,26 @@ interface NodeRun {
 	transferMs: number;
 	/** CPU time of the whole process (user + system, all threads) while the node ran. */
 	cpuMs: number;
+	/** Full garbage collections (mark-compact) while the node ran, and the pauses of all collections. */
+	majorGcs: number;
+	gcPauseMs: number;
+	/** CPU time of the emulator's processes meanwhile (receiving, answering). */
+	emulatorCpuMs: number;
+	/**
+	 * The same transfer again, right after, in the same process with plain undici: an upload's files read straight
+	 * from disk (no form-data, no binary store), a download's chunks dropped as they arrive (no store).
+	 */
+	plain?: { ms: number; majorGcs: number };
 }
 
 function argValue(name: string): string | undefined {
 	const index = process.argv.indexOf(`--${name}`);
 	return index > 0 ? process.argv[index + 1] : undefined;
+}
+
+/** Where n8n's binary store (filesystem mode, in `binaryDir`) keeps an item's file. */
+function storedPath(binaryDir: string, item: INodeExecutionData): string {
+	return join(binaryDir, String(item.binary!.data.id).split(':')[1]);
 }
 
 /** A file of `bytes` bytes: JPEG magic bytes, then the filler byte `fill`, written 1 MB at a time. */
@@ -129,26 +151,60 @@ async function measureStep(
 		if (step === 'read') {
 			// n8n's part: Read Files streams the files into the binary store.
 			const baseline = await sampler.start();
-			const cpu = process.cpuUsage();
+			const meter = new ProcessMeter(emulator);
+			meter.start();
 			const read = await harness.run({ nodes: [readFilesNode(files!)] });
-			const cpuMs = cpuSince(cpu);
+			const used = meter.stop();
 			const peak = await sampler.stop();
 			if (read.error) throw read.error;
 			const items = read.output('Read Files').map((item) => ({ json: item.json, binary: item.binary }));
 			const sizeBytes = items.reduce((sum, item) => sum + Number(item.binary?.data.bytes ?? 0), 0);
 			const timing = nodeTiming(read.run, 'Read Files');
-			return { run: { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.ms, cpuMs }, items };
+			return { run: { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.ms, ...used }, items };
 		}
-		if (step === 'upload') return { run: await measureUpload(harness, emulator, sampler, input!) };
+		if (step === 'upload') {
+			if (process.env.TWICE) await measureUpload(harness, emulator, sampler, input!);
+			return { run: await measureUpload(harness, emulator, sampler, input!) };
+		}
+		if (process.env.TWICE) await measureDownload(harness, emulator, sampler, sessionId, sizeMB * MB);
 		return { run: await measureDownload(harness, emulator, sampler, sessionId, sizeMB * MB) };
 	} finally {
 		await sampler.close();
 	}
 }
 
-function cpuSince(start: NodeJS.CpuUsage): number {
-	const used = process.cpuUsage(start);
-	return (used.user + used.system) / 1000;
+/** The process's CPU time and garbage collections between start() and stop(). */
+class ProcessMeter {
+	private cpu = process.cpuUsage();
+
+	private emulatorCpu = 0;
+
+	private majorGcs = 0;
+
+	private gcPauseMs = 0;
+
+	private readonly observer = new PerformanceObserver((list) => {
+		for (const entry of list.getEntries()) {
+			this.gcPauseMs += entry.duration;
+			if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
+		}
+	});
+
+	constructor(private readonly emulator: EmulatorProcess) {}
+
+	start(): void {
+		this.observer.observe({ entryTypes: ['gc'] });
+		this.cpu = process.cpuUsage();
+		this.emulatorCpu = this.emulator.cpuMs();
+	}
+
+	stop(): { cpuMs: number; majorGcs: number; gcPauseMs: number; emulatorCpuMs: number } {
+		const used = process.cpuUsage(this.cpu);
+		const emulatorCpuMs = this.emulator.cpuMs() - this.emulatorCpu;
+		for (const entry of this.observer.takeRecords()) this.gcPauseMs += entry.duration;
+		this.observer.disconnect();
+		return { cpuMs: (used.user + used.system) / 1000, majorGcs: this.majorGcs, gcPauseMs: this.gcPauseMs, emulatorCpuMs };
+	}
 }
 
 /** Upload of the items into a new session; transfer = from the first upload request reaching the emulator to the node's end. */
@@ -156,9 +212,10 @@ async function measureUpload(harness: Harness, emulator: EmulatorProcess, sample
 	const sizeBytes = input.reduce((sum, item) => sum + Number(item.binary?.data.bytes ?? 0), 0);
 	const since = await emulator.lastSeq();
 	const baseline = await sampler.start();
-	const cpu = process.cpuUsage();
+	const meter = new ProcessMeter(emulator);
+	meter.start();
 	const upload = await harness.run({ input, nodes: [{ type: 'nemoVideoUpload', name: 'Upload', parameters: { sessionId: '' } }] });
-	const cpuMs = cpuSince(cpu);
+	const used = meter.stop();
 	const peak = await sampler.stop();
 	if (upload.error) throw upload.error;
 	const timing = nodeTiming(upload.run, 'Upload');
@@ -168,7 +225,22 @@ async function measureUpload(harness: Harness, emulator: EmulatorProcess, sample
 	if (received.length !== input.length || bytes !== sizeBytes) {
 		throw new Error(`the emulator received ${received.length} files, ${bytes} bytes, not ${input.length} files, ${sizeBytes} bytes`);
 	}
-	return { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - requests[0].at, cpuMs };
+	const plain = await sendPlain(emulator, `${emulator.baseUrl}${requests[0].path}`, input);
+	return { sizeBytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - requests[0].at, ...used, plain };
+}
+
+/** The upload again with plain undici (reference.ts, undiciUpload), 10 files a request as the node sends them. */
+async function sendPlain(emulator: EmulatorProcess, url: string, input: INodeExecutionData[]): Promise<{ ms: number; majorGcs: number }> {
+	const files = input.map((item, index) => ({ path: storedPath(process.env.N8N_BINARY_DATA_STORAGE_PATH!, item), fileName: `photo-${index}.jpg`, mimeType: 'image/jpeg' }));
+	const meter = new ProcessMeter(emulator);
+	meter.start();
+	let ms = 0;
+	for (let start = 0; start < files.length; start += 10) {
+		const sent = await undiciUpload(url, REFERENCE_HEADERS, files.slice(start, start + 10));
+		if (sent.status !== 200) throw new Error(`the plain upload got HTTP ${sent.status}: ${sent.body}`);
+		ms += sent.ms;
+	}
+	return { ms, majorGcs: meter.stop().majorGcs };
 }
 
 /** Export & Wait with download on: the emulator serves a synthetic MP4 of exactly `bytes`, streamed from the CDN. */
@@ -176,9 +248,10 @@ async function measureDownload(harness: Harness, emulator: EmulatorProcess, samp
 	await emulator.admin('POST', '/config', { outputSizeBytes: bytes });
 	const since = await emulator.lastSeq();
 	const baseline = await sampler.start();
-	const cpu = process.cpuUsage();
+	const meter = new ProcessMeter(emulator);
+	meter.start();
 	const exported = await harness.run({ input: [{ json: { sessionId } }], nodes: [{ type: 'nemoVideoExport', name: 'Export', parameters: {} }] });
-	const cpuMs = cpuSince(cpu);
+	const used = meter.stop();
 	const peak = await sampler.stop();
 	if (exported.error) throw exported.error;
 	const binary = exported.output('Export')[0].binary?.data;
@@ -187,12 +260,31 @@ async function measureDownload(harness: Harness, emulator: EmulatorProcess, samp
 	rmSync(join(process.env.N8N_BINARY_DATA_STORAGE_PATH!, binary.id!.split(':')[1]), { force: true });
 	const timing = nodeTiming(exported.run, 'Export');
 	const cdn = (await emulator.requests(since, 'cdn'))[0];
-	return { sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - cdn.at, cpuMs };
+	const plain = await receiveAndDrop(emulator, `http://${cdn.headers.host}${cdn.path}`);
+	return { sizeBytes: bytes, baselineRss: baseline, peakRss: peak, nodeMs: timing.ms, transferMs: timing.end - cdn.at, ...used, plain };
+}
+
+/**
+ * Where a download's time goes: the same file fetched again in the same n8n process with the package's HTTP
+ * client (undici), each chunk dropped as it arrives. The difference to the node's time is what storing it costs.
+ */
+async function receiveAndDrop(emulator: EmulatorProcess, url: string): Promise<{ ms: number; majorGcs: number }> {
+	const meter = new ProcessMeter(emulator);
+	meter.start();
+	const started = performance.now();
+	const response = await request(url);
+	await new Promise<void>((done, fail) => {
+		response.body.on('data', () => {});
+		response.body.once('end', done);
+		response.body.once('error', fail);
+	});
+	const ms = performance.now() - started;
+	return { ms, majorGcs: meter.stop().majorGcs };
 }
 
 /** Runs one step in a fresh process with the same Node flags (tsx loader, --expose-gc) and binary store. */
 function runChild(
-	baseUrl: string,
+	emulator: EmulatorProcess,
 	binaryDir: string,
 	step: Step,
 	sizeMB: number,
@@ -200,13 +292,15 @@ function runChild(
 ): Promise<{ run: NodeRun; items?: INodeExecutionData[] }> {
 	return new Promise((resolve, reject) => {
 		const profile = argValue('profile') ? ['--cpu-prof', '--cpu-prof-dir', argValue('profile')!] : [];
-		const args = [...process.execArgv, ...profile, __filename, '--child', step, '--size', String(sizeMB)];
+		const nodeArgs = (argValue('node-args') ?? '').split(' ').filter(Boolean);
+		const args = [...process.execArgv, ...profile, ...nodeArgs, __filename, '--child', step, '--size', String(sizeMB)];
 		const child = spawn(process.execPath, args, {
 			cwd: ROOT,
 			stdio: ['ignore', 'pipe', 'inherit'],
 			env: {
 				...process.env,
-				BENCH_EMULATOR_URL: baseUrl,
+				BENCH_EMULATOR_URL: emulator.baseUrl,
+				BENCH_EMULATOR_PID: String(emulator.pid ?? ''),
 				BENCH_BINARY_DIR: binaryDir,
 				...(extra.files ? { BENCH_FILES: JSON.stringify(extra.files) } : {}),
 				...(extra.items ? { BENCH_ITEMS: JSON.stringify(extra.items) } : {}),
@@ -214,6 +308,7 @@ function runChild(
 		});
 		let out = '';
 		child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+		if (nodeArgs.length) child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
 		child.once('exit', (code) => {
 			const line = out.split('\n').find((candidate) => candidate.startsWith('BENCH_STEP '));
 			if (code !== 0 || !line) reject(new Error(`step ${step} ${sizeMB} MB failed (exit ${code})\n${out}`));
@@ -293,25 +388,33 @@ interface Figure {
 	kind: 'upload' | 'download' | 'folder';
 	bytes: number;
 	referenceMs: number[];
+	/** The emulator's CPU time during each reference transfer. */
+	referenceEmulatorCpuMs: number[];
 	nodeRuns: NodeRun[];
 }
 
 /** Runs `pairs` pairs, reference first in each. */
 async function measurePairs(
-	figure: Omit<Figure, 'referenceMs' | 'nodeRuns'>,
+	emulator: EmulatorProcess,
+	figure: Omit<Figure, 'referenceMs' | 'referenceEmulatorCpuMs' | 'nodeRuns'>,
 	pairs: number,
 	reference: () => Promise<ReferenceTransfer>,
 	node: () => Promise<NodeRun>,
 ): Promise<Figure> {
-	const result: Figure = { ...figure, referenceMs: [], nodeRuns: [] };
+	const result: Figure = { ...figure, referenceMs: [], referenceEmulatorCpuMs: [], nodeRuns: [] };
 	for (let pair = 1; pair <= pairs; pair++) {
+		const emulatorCpu = emulator.cpuMs();
 		const raw = await reference();
+		result.referenceEmulatorCpuMs.push(emulator.cpuMs() - emulatorCpu);
 		if (raw.bytes < figure.bytes) throw new Error(`${figure.name}: the reference moved ${raw.bytes} bytes, not ${figure.bytes}`);
 		result.referenceMs.push(raw.ms);
 		const run = await node();
 		result.nodeRuns.push(run);
 		const ratio = raw.ms / run.transferMs;
-		console.log(`  ${figure.name}, pair ${pair}: reference ${seconds(raw.ms)} s, node ${seconds(run.transferMs)} s (CPU ${seconds(run.cpuMs)} s), ratio ${ratio.toFixed(2)}`);
+		const emulatorCpus = `emulator CPU ${seconds(result.referenceEmulatorCpuMs[pair - 1])} / ${seconds(run.emulatorCpuMs)} s`;
+		const plain = run.plain ? `; plain undici in that process ${seconds(run.plain.ms)} s, ${run.plain.majorGcs} full GCs` : '';
+		const nodeCpu = `node CPU ${seconds(run.cpuMs)} s, ${run.majorGcs} full GCs${plain}`;
+		console.log(`  ${figure.name}, pair ${pair}: reference ${seconds(raw.ms)} s, node ${seconds(run.transferMs)} s, ratio ${ratio.toFixed(2)} (${nodeCpu}; ${emulatorCpus})`);
 	}
 	return result;
 }
@@ -324,6 +427,11 @@ function ratios(figure: Figure): { each: number[]; median: number; low: number; 
 	return { each, median: median(each), low: Math.min(...each), high: Math.max(...each) };
 }
 
+/** The same for plain undici in the node's process (NodeRun.plain). */
+function plainRatio(figure: Figure): number {
+	return median(figure.referenceMs.map((ms, index) => ms / (figure.nodeRuns[index].plain?.ms ?? Number.NaN)));
+}
+
 const growth = (run: NodeRun) => run.peakRss - run.baselineRss;
 
 // ------------------------------------------------------------------------------------------------ main
@@ -333,7 +441,8 @@ async function main(): Promise<boolean> {
 	if (child) {
 		const input = process.env.BENCH_ITEMS ? (JSON.parse(process.env.BENCH_ITEMS) as INodeExecutionData[]) : undefined;
 		const files = process.env.BENCH_FILES ? (JSON.parse(process.env.BENCH_FILES) as string[]) : undefined;
-		const result = await measureStep(connectEmulator(process.env.BENCH_EMULATOR_URL!), child as Step, Number(argValue('size')), files, input);
+		const emulatorPid = Number(process.env.BENCH_EMULATOR_PID) || undefined;
+		const result = await measureStep(connectEmulator(process.env.BENCH_EMULATOR_URL!, undefined, emulatorPid), child as Step, Number(argValue('size')), files, input);
 		console.log(`BENCH_STEP ${JSON.stringify(result)}`);
 		return true;
 	}
@@ -347,9 +456,9 @@ async function main(): Promise<boolean> {
 	const scratch = mkdtempSync(join(tmpdir(), 'nemovideo-bench-'));
 	removeOnExit(scratch);
 	const binaryDir = join(scratch, 'binaryData');
-	const storedPath = (item: INodeExecutionData) => join(binaryDir, String(item.binary!.data.id).split(':')[1]);
+	const stored = (item: INodeExecutionData) => storedPath(binaryDir, item);
 	const emulator = await startEmulator({ renderMs: 200, sseEventDelayMs: 5 });
-	const node = (step: Step, sizeMB: number, extra: { files?: string[]; items?: INodeExecutionData[] } = {}) => runChild(emulator.baseUrl, binaryDir, step, sizeMB, extra);
+	const node = (step: Step, sizeMB: number, extra: { files?: string[]; items?: INodeExecutionData[] } = {}) => runChild(emulator, binaryDir, step, sizeMB, extra);
 	console.log(`Reference client: ${client}; ${pairs} pairs a figure, reference first.`);
 
 	const reads: Array<{ name: string; run: NodeRun }> = [];
@@ -359,18 +468,18 @@ async function main(): Promise<boolean> {
 		makeJpeg(file, size * MB);
 		const read = await node('read', size, { files: [file] });
 		reads.push({ name: `Read Files ${size} MB into the binary store`, run: read.run });
-		const stored = [storedPath(read.items![0])];
+		const files = [stored(read.items![0])];
 		const figure = { name: `Upload ${size} MB`, kind: 'upload' as const, bytes: size * MB };
-		figures.push(await measurePairs(figure, pairs, () => rawUpload(client, emulator, stored, 10), async () => (await node('upload', size, { items: read.items })).run));
+		figures.push(await measurePairs(emulator, figure, pairs, () => rawUpload(client, emulator, files, 10), async () => (await node('upload', size, { items: read.items })).run));
 	}
 	if (wanted.includes('folder') && photos > 0) {
 		const files = Array.from({ length: photos }, (_, index) => join(scratch, `folder-${index}.jpg`));
 		files.forEach((file, index) => makeJpeg(file, photoMB * MB, index % 256));
 		const read = await node('read', photoMB, { files });
 		reads.push({ name: `Read Files ${photos} photos of ${photoMB} MB`, run: read.run });
-		const stored = read.items!.map(storedPath);
+		const paths = read.items!.map(stored);
 		const figure = { name: `Upload ${photos} photos of ${photoMB} MB (10 a request)`, kind: 'folder' as const, bytes: photos * photoMB * MB };
-		figures.push(await measurePairs(figure, pairs, () => rawUpload(client, emulator, stored, 10), async () => (await node('upload', photoMB, { items: read.items })).run));
+		figures.push(await measurePairs(emulator, figure, pairs, () => rawUpload(client, emulator, paths, 10), async () => (await node('upload', photoMB, { items: read.items })).run));
 	}
 	for (const size of wanted.includes('download') ? sizes : []) {
 		const url = await rawRender(emulator, size * MB);
@@ -382,7 +491,7 @@ async function main(): Promise<boolean> {
 			return got;
 		};
 		const figure = { name: `Download ${size} MB (Export & Wait)`, kind: 'download' as const, bytes: size * MB };
-		figures.push(await measurePairs(figure, pairs, reference, async () => (await node('download', size)).run));
+		figures.push(await measurePairs(emulator, figure, pairs, reference, async () => (await node('download', size)).run));
 	}
 	await emulator.stop();
 	return report(client, pairs, figures, reads, await samplerCheck());
@@ -403,9 +512,10 @@ async function samplerCheck(): Promise<number> {
 function report(client: ReferenceClient, pairs: number, figures: Figure[], reads: Array<{ name: string; run: NodeRun }>, checkGrowth: number): boolean {
 	printTable(
 		`Node / raw reference (${client}), ${pairs} interleaved pairs a figure, one emulator process (Node ${process.version})`,
-		['figure', 'reference MB/s', 'node MB/s', 'ratio (median of pairs)', 'pairs\' ratios', 'goal'],
+		['figure', 'reference MB/s', 'node MB/s', 'ratio (median of pairs)', 'pairs\' ratios', 'goal', 'plain undici, same process', 'full GCs node / plain'],
 		figures.map((figure) => {
 			const ratio = ratios(figure);
+			const gcs = (pick: (run: NodeRun) => number) => median(figure.nodeRuns.map(pick)).toFixed(1);
 			return [
 				figure.name,
 				rate(figure.bytes, median(figure.referenceMs)),
@@ -413,10 +523,15 @@ function report(client: ReferenceClient, pairs: number, figures: Figure[], reads
 				ratio.median.toFixed(2),
 				`${ratio.low.toFixed(2)} to ${ratio.high.toFixed(2)}`,
 				`>= ${RATIO_GOAL}: ${ratio.median >= RATIO_GOAL ? 'met' : 'NOT met'}`,
+				plainRatio(figure).toFixed(2),
+				`${gcs((run) => run.majorGcs)} / ${gcs((run) => run.plain?.majorGcs ?? Number.NaN)}`,
 			];
 		}),
 	);
 	console.log('ratio = reference time / node time in each pair (1.00 = as fast as the raw client); the goal is on their median.');
+	console.log('plain undici, same process: the same transfer right after each node run, in its n8n process, with plain undici');
+	console.log('(upload: files read from disk, no form-data or binary store; download: chunks dropped, no binary store), as a');
+	console.log('ratio to the reference like the node\'s (median of pairs). full GCs: V8 mark-compacts during each (medians).');
 	console.log('MB/s = bytes / median transfer time. Reference: the client\'s own time from sending the request to the last');
 	console.log('byte of the answer. Node: from the first request reaching the emulator to the node\'s end (the answer read,');
 	console.log('the video in the binary store). The folder\'s reference is the sum of its raw POSTs, 10 photos each.\n');
@@ -461,6 +576,9 @@ function report(client: ReferenceClient, pairs: number, figures: Figure[], reads
 				referenceMBps: Number(rate(figure.bytes, median(figure.referenceMs))),
 				nodeMBps: Number(rate(figure.bytes, median(figure.nodeRuns.map((run) => run.transferMs)))),
 				worstGrowthMB: Number(mb(Math.max(...figure.nodeRuns.map(growth)))),
+				plainUndiciRatio: Number(plainRatio(figure).toFixed(2)),
+				nodeFullGcs: median(figure.nodeRuns.map((run) => run.majorGcs)),
+				nodeCpuSeconds: Number(seconds(median(figure.nodeRuns.map((run) => run.cpuMs)))),
 			};
 		}),
 	});
