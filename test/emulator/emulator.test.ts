@@ -618,6 +618,58 @@ describe('faults', () => {
 	});
 });
 
+describe('faults on a chosen call', () => {
+	test('skip lets calls pass first; hold never answers until the client gives up', async () => {
+		emu.addToken('tok', { credits: 5 });
+		const credits = (signal?: AbortSignal) => c.call('/api/credits/balance/simple', { token: 'tok', signal });
+		emu.inject('credits', { kind: 'serverError', status: 502 }, 1, 2);
+		expect([(await credits()).status, (await credits()).status, (await credits()).status, (await credits()).status]).toEqual([200, 200, 502, 200]);
+
+		emu.inject('credits', { kind: 'hold' });
+		const held = credits(AbortSignal.timeout(300));
+		await expect(held).rejects.toThrow();
+		expect(emu.requests.at(-1)).toMatchObject({ fault: 'hold', status: undefined });
+	});
+
+	test('answerLost: the render start is done, then its answer is a 502 or a dropped connection', async () => {
+		const { token, sid } = await readySession();
+		const draft = (await c.call(`/api/state/nemo_agent/me/${sid}/latest`, { token })).json.data.state.draft;
+		emu.inject('renderStart', { kind: 'answerLost', status: 502 });
+		const lost = await c.startRender(token, sid, draft);
+		expect(lost.status).toBe(502);
+		expect((await c.poll(token, lost.id)).status).toBe(200);
+		emu.inject('renderStart', { kind: 'answerLost' });
+		await expect(c.startRender(token, sid, draft)).rejects.toThrow();
+		expect(emu.requestsTo('renderStart').map((r) => [r.answerLost, r.status])).toEqual([[true, 502], [true, undefined]]);
+		expect(emu.renders.size).toBe(2);
+	});
+
+	test('resetMidBody: the upload connection is reset after that many body bytes; nothing is added', async () => {
+		const { token } = await c.anonToken();
+		const sid = await c.newSession(token);
+		emu.inject('upload', { kind: 'resetMidBody', afterBytes: 64 * 1024 });
+		await expect(c.upload(token, sid, c.photos(3))).rejects.toThrow();
+		const rec = emu.requestsTo('upload')[0];
+		expect(rec.fault).toBe('resetMidBody');
+		expect(rec.bodyBytes).toBeGreaterThanOrEqual(64 * 1024);
+		expect(emu.sessions.get(sid)?.files).toEqual([]);
+	});
+
+	test('stream scenarios silent and envelopeError: no event, or one error envelope; nothing charged', async () => {
+		const { token } = await c.anonToken();
+		emu.setCredits(token, 100);
+		const sid = await c.newSession(token);
+		emu.config.sseScenario = 'silent';
+		const silent = await c.sse(token, sid, 'make a video');
+		expect([silent.status, silent.raw]).toEqual([200, '']);
+		emu.config.sseScenario = 'envelopeError';
+		const enveloped = await c.sse(token, sid, 'make a video');
+		expect(enveloped.events).toEqual([{ code: 2001, message: 'Insufficient credits' }]);
+		const balance = await c.call('/api/credits/balance/simple', { token });
+		expect(balance.json.data).toEqual({ available: 100, frozen: 0, total: 100 });
+	});
+});
+
 describe('admin API (cross-process control)', () => {
 	test('config, faults, tokens, expire, sessions, renders, requests, reset', async () => {
 		const admin = (path: string, body?: unknown) => c.call(`/__emulator${path}`, body === undefined ? {} : { body });

@@ -6,13 +6,15 @@ interface Armed {
 	route: Route | '*';
 	fault: Fault;
 	remaining: number;
+	/** Requests to the route that pass untouched before the fault plays: the fault lands on a chosen call. */
+	skip: number;
 }
 
 export class FaultQueue {
 	private armed: Armed[] = [];
 
-	add(route: Route | '*', fault: Fault, times = 1): void {
-		if (times > 0) this.armed.push({ route, fault, remaining: times });
+	add(route: Route | '*', fault: Fault, times = 1, skip = 0): void {
+		if (times > 0) this.armed.push({ route, fault, remaining: times, skip: Math.max(0, skip) });
 	}
 
 	clear(): void {
@@ -24,12 +26,16 @@ export class FaultQueue {
 		const i = this.armed.findIndex((a) => a.route === '*' || a.route === route);
 		if (i < 0) return undefined;
 		const a = this.armed[i];
+		if (a.skip > 0) {
+			a.skip--;
+			return undefined;
+		}
 		a.remaining--;
 		if (a.remaining <= 0) this.armed.splice(i, 1);
 		return a.fault;
 	}
 
-	list(): Array<{ route: Route | '*'; fault: Fault; remaining: number }> {
+	list(): Array<{ route: Route | '*'; fault: Fault; remaining: number; skip: number }> {
 		return this.armed.map((a) => ({ ...a }));
 	}
 }
@@ -105,6 +111,15 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 		case 'sseDrop':
 			// Played by the /run_sse route itself: the message is taken, then the stream breaks.
 			return false;
+		case 'hold':
+			await holdUntilClientLeaves(ctx);
+			return true;
+		case 'resetMidBody':
+			await resetAfterBodyBytes(ctx, fault.afterBytes);
+			return true;
+		case 'answerLost':
+			// Played by the dispatcher: the request is handled, then its JSON answer is lost (see sendJson).
+			return false;
 		case 'lyingContentLength': {
 			const body = '{"code":0,"data":{"partial":';
 			head(ctx, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length + 4096 });
@@ -112,6 +127,37 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 			return true;
 		}
 	}
+}
+
+/** Takes the request and never answers it, until the client gives up or the emulator stops (a hung call). */
+async function holdUntilClientLeaves(ctx: Ctx): Promise<void> {
+	ctx.rec.status = undefined;
+	ctx.req.resume();
+	await new Promise<void>((resolve) => {
+		ctx.res.on('close', () => resolve());
+		ctx.emu.onStop(resolve);
+	});
+}
+
+/** Reads `afterBytes` of the request body, then resets the connection: a network failure in mid-upload. */
+async function resetAfterBodyBytes(ctx: Ctx, afterBytes: number): Promise<void> {
+	ctx.rec.status = undefined;
+	await new Promise<void>((resolve) => {
+		let received = 0;
+		const reset = () => {
+			ctx.req.off('data', onData);
+			ctx.req.socket.resetAndDestroy();
+			resolve();
+		};
+		const onData = (chunk: Buffer) => {
+			received += chunk.length;
+			ctx.rec.bodyBytes = received;
+			if (received >= afterBytes) reset();
+		};
+		ctx.req.on('data', onData);
+		ctx.req.on('end', reset);
+		ctx.req.on('close', () => resolve());
+	});
 }
 
 /** 200 JSON with `bytes` bytes of junk, streamed with backpressure. */

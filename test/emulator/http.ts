@@ -13,6 +13,8 @@ export interface Ctx {
 	query: Record<string, string>;
 	/** Path parameter (session id, render id, hash) when the route has one. */
 	param?: string;
+	/** The `answerLost` fault: the request is handled, then its JSON answer is replaced (or the connection dropped). */
+	loseAnswer?: { status?: number };
 }
 
 /** Largest JSON body the emulator parses. */
@@ -51,6 +53,18 @@ export function sendJson(
 	extraHeaders: Record<string, string | number> = {},
 ): void {
 	if (ctx.res.headersSent || ctx.res.destroyed) return;
+	if (ctx.loseAnswer) {
+		const lost = ctx.loseAnswer;
+		ctx.loseAnswer = undefined;
+		ctx.rec.answerLost = true;
+		if (lost.status === undefined) {
+			ctx.rec.status = undefined;
+			ctx.req.socket.destroy();
+			return;
+		}
+		sendJson(ctx, lost.status, { code: lost.status, message: 'Bad gateway' });
+		return;
+	}
 	const text = JSON.stringify(body);
 	head(ctx, status, {
 		'Content-Type': 'application/json; charset=utf-8',

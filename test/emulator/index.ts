@@ -1,5 +1,5 @@
 // NemoVideo API emulator: a real HTTP server on 127.0.0.1 (plus a second "CDN" server) speaking the protocol of
-// /work/shared/nemovideo-api.md. Used in-process by jest and as a child process (cli.ts) by end-to-end tests.
+// docs/nemovideo-api.md. Used in-process by jest and as a child process (cli.ts) by end-to-end tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
@@ -69,6 +69,7 @@ export class NemoVideoEmulator {
 	private mainUrl = '';
 	private cdnServerUrl = '';
 	private stopped = false;
+	private stopListeners: Array<() => void> = [];
 
 	constructor(config: Partial<EmulatorConfig> = {}) {
 		this.overrides = { ...config };
@@ -101,6 +102,7 @@ export class NemoVideoEmulator {
 	/** Closes both servers (dropping open SSE streams and keep-alive sockets), kills ffmpeg, removes temp files. */
 	async stop(): Promise<void> {
 		this.stopped = true;
+		for (const listener of this.stopListeners.splice(0)) listener();
 		for (const t of this.timers) clearTimeout(t);
 		this.timers.clear();
 		this.killChildren();
@@ -120,8 +122,9 @@ export class NemoVideoEmulator {
 		this.tmpDir = '';
 	}
 
-	inject(route: Route | '*', fault: Fault, times = 1): void {
-		this.faults.add(route, fault, times);
+	/** Arms `fault` for the next `times` requests to `route`, after `skip` requests that pass untouched. */
+	inject(route: Route | '*', fault: Fault, times = 1, skip = 0): void {
+		this.faults.add(route, fault, times, skip);
 	}
 
 	clearFaults(): void {
@@ -248,6 +251,12 @@ export class NemoVideoEmulator {
 		this.timers.add(t);
 	}
 
+	/** @internal runs `fn` when the emulator stops (at once when it has stopped). */
+	onStop(fn: () => void): void {
+		if (this.stopped) fn();
+		else this.stopListeners.push(fn);
+	}
+
 	/** @internal sleeps; never resolves after stop() (the waiting handler is simply abandoned). */
 	sleep(ms: number): Promise<void> {
 		return new Promise((resolve) => this.later(ms, resolve));
@@ -372,6 +381,7 @@ export class NemoVideoEmulator {
 			if (rec.status === undefined && rec.fault !== 'drop') rec.status = res.statusCode;
 		});
 		const fault = this.faults.take(m.route);
+		if (fault?.kind === 'answerLost') ctx.loseAnswer = { status: fault.status };
 		if (fault && (await playFault(ctx, fault))) return;
 		if (m.method !== '*' && method !== m.method && !(m.method === 'GET' && method === 'HEAD')) {
 			sendJson(ctx, 405, { code: 405, message: `Method ${method} not allowed` }, { Allow: m.method });

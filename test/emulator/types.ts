@@ -1,4 +1,4 @@
-// Public and internal types of the NemoVideo API emulator. See /work/shared/nemovideo-api.md for the protocol.
+// Public and internal types of the NemoVideo API emulator. See docs/nemovideo-api.md for the protocol.
 
 export type Route =
 	| 'token'
@@ -45,7 +45,10 @@ export type Fault =
 	| { kind: 'jsonOk'; data?: unknown } // 200 {"code":0,"data":…} where a file or a stream is expected
 	| { kind: 'sseEndless' }
 	| { kind: 'unauthorized401' } // HTTP 401 {"message":"Unauthorized"} without an app code, as a gateway in front of the API answers
-	| { kind: 'sseDrop' }; // /run_sse only: takes the message, then breaks the stream mid-way (the 'drop' scenario for one request) // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
+	| { kind: 'sseDrop' }
+	| { kind: 'hold' } // takes the request and never answers it (until the client gives up or the emulator stops)
+	| { kind: 'resetMidBody'; afterBytes: number } // reads that much of the request body, then resets the connection
+	| { kind: 'answerLost'; status?: number }; // handles the request, then loses its JSON answer: a `status` 5xx in its place, or a dropped connection // /run_sse only: takes the message, then breaks the stream mid-way (the 'drop' scenario for one request) // 200 text/event-stream of heartbeats every sseHeartbeatMs until the client goes away
 
 export interface RecordedFile {
 	field: string;
@@ -68,6 +71,8 @@ export interface RecordedRequest {
 	bodyBytes: number;
 	status?: number;
 	fault?: Fault['kind'];
+	/** The request was handled, then its answer lost (the `answerLost` fault): what it did stands. */
+	answerLost?: boolean;
 	sessionId?: string;
 	renderId?: string;
 	token?: string;
@@ -80,7 +85,11 @@ export interface EmulatorConfig {
 	renderFailTimes: number;
 	renderNeverFinishes: boolean;
 	sseShape: 'nemo' | 'adk';
-	sseScenario: 'text' | 'noText' | 'inStreamError' | 'plainTextError' | 'drop' | 'heartbeatsOnly';
+	/**
+	 * What /run_sse does with a message. `silent`: the stream closes with no event at all; `envelopeError`: one
+	 * `data: {"code":2001,"message":…}` event (an error envelope inside the stream), then the end, nothing charged.
+	 */
+	sseScenario: 'text' | 'noText' | 'inStreamError' | 'plainTextError' | 'drop' | 'heartbeatsOnly' | 'silent' | 'envelopeError';
 	/** How events are delimited: a blank line after each (the standard), none after the last, or none at all. */
 	sseFraming: 'standard' | 'noFinalBlankLine' | 'noBlankLines';
 	/** The agent says what it will do before its tool calls: two text messages in one turn. */

@@ -41,7 +41,7 @@ export async function handleAdmin(ctx: Ctx): Promise<void> {
 		const fault = body.fault as Fault | undefined;
 		if (route !== '*' && !ROUTES.includes(route)) return bad(`Unknown route ${String(route)}`);
 		if (!fault || typeof fault !== 'object' || typeof fault.kind !== 'string') return bad('fault.kind is required');
-		emu.inject(route, fault, typeof body.times === 'number' ? body.times : 1);
+		emu.inject(route, fault, typeof body.times === 'number' ? body.times : 1, typeof body.skip === 'number' ? body.skip : 0);
 		return ok();
 	}
 	if (method === 'POST' && p === '/faults/clear') {

@@ -92,6 +92,11 @@ class EventWriter {
 		else this.event({ error: 'Model overloaded: the agent failed to process this request' });
 	}
 
+	/** An answer envelope as an event of the stream (`{code, message}`), as a gateway may put it there. */
+	envelope(body: { code: number; message: string }): void {
+		this.event(body);
+	}
+
 	/** An SSE `error` event whose data is plain text, not JSON. */
 	plainTextError(): void {
 		this.frame('event: error\ndata: The agent failed to process this request: the model is overloaded. Please try again later.');
@@ -161,6 +166,15 @@ export async function handleSse(ctx: Ctx): Promise<void> {
 	const pause = () => emu.sleep(cfg.sseEventDelayMs);
 
 	switch (ctx.rec.fault === 'sseDrop' ? 'drop' : cfg.sseScenario) {
+		case 'silent':
+			settle(true);
+			w.end();
+			return;
+		case 'envelopeError':
+			w.envelope({ code: 2001, message: 'Insufficient credits' });
+			settle(true);
+			w.end();
+			return;
 		case 'heartbeatsOnly':
 			while (!w.closed && !emu.isStopped) {
 				w.heartbeat();
