@@ -10,7 +10,6 @@ import {
 	concurrencyOption,
 	credentials,
 	fileSourceProperties,
-	groupingProperty,
 	nodeIcon,
 	promptProperty,
 	streamBoundOptions,
@@ -19,6 +18,7 @@ import {
 } from '../shared/descriptions';
 import { exportProperties, fileNameOption } from '../shared/exportParameters';
 import { runGroups, runnableGroups } from '../shared/itemLoop';
+import { albumGroupingProperty, collectionOptions, collectionSettings, runCollections, usesCollections } from '../shared/photoCollections';
 import { checkAllGroups, checkedFilesOf, photoToVideo } from '../shared/photoToVideo';
 import { groupItems } from '../shared/uploadGroups';
 
@@ -43,7 +43,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		properties: [
 			toolDescriptionProperty(TOOL_DESCRIPTION),
 			...fileSourceProperties,
-			groupingProperty,
+			albumGroupingProperty,
 			{ ...promptProperty, required: false, description: 'What video to make of the photos' },
 			{
 				displayName: 'Aspect Ratio',
@@ -85,12 +85,15 @@ export class NemoVideoPhotoToVideo implements INodeType {
 					},
 					...streamBoundOptions,
 					toolTimeoutOption,
+					...collectionOptions,
 				],
 			},
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const albums = collectionSettings(this);
+		if (usesCollections(albums)) return await runCollections(this, albums);
 		const grouping = this.getNodeParameter('grouping', 0, 'all') as string;
 		const concurrency = this.getNodeParameter('options.concurrency', 0, 5) as number;
 		const groups = runnableGroups(this, groupItems(this, grouping, false));
