@@ -22,6 +22,28 @@ import { recordSeen } from './leak-record';
 import { NodeTypes, PACKAGE } from './node-types';
 import { additionalDataFor, newExecutionId, withDefaultParameters } from './workflow-data';
 
+/**
+ * A workflow as n8n's database keeps it between runs, as far as runs share it: its id and its static data, as
+ * JSON. A run loads a copy when it starts; n8n-core hands the changed object to the end-of-run hook, which saves it
+ * unless the run was manual (n8n execution-lifecycle-hooks.js hookFunctionsSave); a cancelled run's hook never
+ * runs. A new Harness per run with the same SavedWorkflow is "the next execution".
+ */
+export class SavedWorkflow {
+	private static count = 0;
+
+	readonly id = `wf-saved-${++SavedWorkflow.count}`;
+
+	staticData = '{}';
+
+	/** How many runs saved it. */
+	saves = 0;
+
+	/** The node's static data as saved (`node:<name>`), parsed. */
+	nodeData(nodeName: string): Record<string, unknown> | undefined {
+		return (JSON.parse(this.staticData) as Record<string, Record<string, unknown>>)[`node:${nodeName}`];
+	}
+}
+
 export interface WorkflowSpec {
 	/** The package's nodes, in order: each one's output is the next one's input. */
 	nodes: Array<{ type: string; name?: string; parameters: Record<string, unknown>; continueOnFail?: boolean }>;
@@ -29,6 +51,8 @@ export interface WorkflowSpec {
 	input?: INodeExecutionData[];
 	credentialId?: string;
 	mode?: WorkflowExecuteMode;
+	/** The saved workflow this run loads its static data from and saves it into, as n8n does. */
+	saved?: SavedWorkflow;
 }
 
 export interface WorkflowRun {
@@ -82,18 +106,21 @@ export class Harness {
 			};
 		}
 		withDefaultParameters(this.nodeTypes, nodes);
+		const workflowId = spec.saved?.id ?? 'wf-test';
+		const mode = spec.mode ?? 'manual';
 		const workflow = new Workflow({
-			id: 'wf-test',
+			id: workflowId,
 			name: 'test',
 			nodes,
 			connections,
 			active: false,
 			nodeTypes: this.nodeTypes,
 			settings: { executionOrder: 'v1' },
+			staticData: spec.saved ? JSON.parse(spec.saved.staticData) : undefined,
 		});
 
-		const hooks = new ExecutionLifecycleHooks(spec.mode ?? 'manual', newExecutionId(), {
-			id: 'wf-test',
+		const hooks = new ExecutionLifecycleHooks(mode, newExecutionId(), {
+			id: workflowId,
 			name: 'test',
 			nodes,
 			connections,
@@ -105,9 +132,15 @@ export class Harness {
 		} as never);
 		let resolveFinished: (run: IRun) => void = () => {};
 		const finished = new Promise<IRun>((resolve) => (resolveFinished = resolve));
-		hooks.addHandler('workflowExecuteAfter', (run) => resolveFinished(run));
+		hooks.addHandler('workflowExecuteAfter', (run, newStaticData) => {
+			if (spec.saved && newStaticData && mode !== 'manual') {
+				spec.saved.staticData = JSON.stringify(newStaticData);
+				spec.saved.saves++;
+			}
+			resolveFinished(run);
+		});
 
-		const additionalData = additionalDataFor(this.credentials, hooks);
+		const additionalData = additionalDataFor(this.credentials, hooks, workflowId);
 
 		const runExecutionData: IRunExecutionData = createRunExecutionData({
 			executionData: {
@@ -117,7 +150,7 @@ export class Harness {
 			},
 		});
 
-		const execution = new WorkflowExecute(additionalData, spec.mode ?? 'manual', runExecutionData);
+		const execution = new WorkflowExecute(additionalData, mode, runExecutionData);
 		const lastNodeName = nodes[nodes.length - 1].name;
 		const promise = execution.processRunExecutionData(workflow);
 		const done = (async () => {
