@@ -240,6 +240,18 @@ describe('a charged step is never repeated', () => {
 		expect(counts().renders).toBe(3);
 	});
 
+	test('a message refused for lack of credits charged nothing: the photos stay new and the next run makes the video', async () => {
+		const saved = new SavedWorkflow();
+		const folder = photos(2, 'camera');
+		emu.inject('sse', { kind: 'appCode', code: 2001 });
+		const one = await night(saved, folder, { options });
+		expect(one.error?.message).toMatch(/credits/i);
+		expect(one.error?.description ?? '').not.toMatch(/charged/);
+		const two = await night(saved, folder, { options });
+		expect(two.output()).toHaveLength(1);
+		expect(counts()).toEqual({ sessions: 2, uploads: 2, messages: 2, renders: 1 });
+	});
+
 	test('a download that fails after the render: the next run fetches the same render by its id', async () => {
 		const saved = new SavedWorkflow();
 		const folder = photos(2, 'camera');

@@ -16,7 +16,7 @@ import type { AlbumPhoto, AlbumRecord, PhotoMemory } from './photoMemory';
 import { composePrompt } from './photoToVideo';
 import { readSessionState } from './session';
 import type { NemoVideoClient } from './transport/client';
-import { asNodeError } from './transport/errors';
+import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { PendingFile } from './upload';
 import type { AlbumName, GroupFiles } from './uploadGroups';
 import { uploadToSession } from './uploadGroups';
@@ -132,16 +132,32 @@ async function renderAlbum(run: AlbumRun, album: AlbumRecord): Promise<INodeExec
  * Records the album as charged, before its AI message is sent: its photos count as used from here on, and no
  * other run takes it up. Returns the charged record.
  */
-function chargeAlbum(run: AlbumRun, album: AlbumRecord): AlbumRecord {
+function chargeAlbum(run: AlbumRun, album: AlbumRecord, remembered: boolean): Charged {
 	const charged: AlbumRecord = { ...album, status: 'charged', prompt: albumPrompt(run, album) };
-	run.memory?.claimAlbum(album.sessionId);
-	run.memory?.markUsed(album.photos.map((photo) => photo.k));
-	run.memory?.putAlbum(charged);
-	return charged;
+	const { memory } = run;
+	if (!memory) return { album: charged, undo: () => {} };
+	memory.claimAlbum(album.sessionId);
+	const before = memory.markUsed(album.photos.map((photo) => photo.k));
+	memory.putAlbum(charged);
+	const undo = () => {
+		memory.restoreUsed(before);
+		if (remembered) memory.putAlbum(album);
+		else memory.dropAlbum(album.sessionId);
+	};
+	return { album: charged, undo };
 }
 
+interface Charged {
+	album: AlbumRecord;
+	/** Back to before the charge: the service refused the message without doing anything. */
+	undo: () => void;
+}
+
+/** Answers that refuse a message before the AI does anything: nothing was charged, it may be sent again later. */
+const REFUSED_BEFORE_WORK = new Set(['noCredits', 'sessionNotFound', 'rateLimited', 'unauthorized', 'tokenExpired', 'planBlocked', 'missingClientId']);
+
 /** The charged step and what follows: the AI message, the check that it built a video, the render. */
-async function generateAndRender(run: AlbumRun, charged: AlbumRecord, itemIndexes: number[]): Promise<INodeExecutionData> {
+async function generateAndRender(run: AlbumRun, { album: charged, undo }: Charged, itemIndexes: number[]): Promise<INodeExecutionData> {
 	const { ctx, client } = run;
 	const album = charged;
 	const prompt = charged.prompt ?? '';
@@ -151,6 +167,10 @@ async function generateAndRender(run: AlbumRun, charged: AlbumRecord, itemIndexe
 		generated = await generate(ctx, client, album.sessionId, prompt, generateOptions(ctx, 0, timeout));
 	} catch (error) {
 		const nodeError = asNodeError(ctx.getNode(), error, 0);
+		if (isNemoVideoError(error) && REFUSED_BEFORE_WORK.has(error.kind)) {
+			undo();
+			throw nodeError;
+		}
 		nodeError.description = `${nodeError.description ?? ''} Album "${album.album}" (session ${album.sessionId}) counts as charged: the next run renders what the AI built in that session, it does not send the message again.`.trim();
 		throw nodeError;
 	}
@@ -175,7 +195,7 @@ export async function newAlbumVideo(run: AlbumRun, members: AlbumInput[]): Promi
 		lastPhotoAt: now,
 		changedAt: now,
 	};
-	return [await generateAndRender(run, chargeAlbum(run, album), collected.itemIndexes)];
+	return [await generateAndRender(run, chargeAlbum(run, album, false), collected.itemIndexes)];
 }
 
 /** With a quiet period: the new photos go into their album's open session (a new one for a new album). */
@@ -217,7 +237,7 @@ export async function dueAlbumVideo(run: AlbumRun, due: AlbumRecord): Promise<IN
 		const album = memory.albums.find((record) => record.sessionId === due.sessionId);
 		const stillDue = album?.status === 'collecting' && album.lastPhotoAt + quietMs <= Date.now();
 		if (!album || !stillDue || !memory.claimAlbum(album.sessionId)) return undefined;
-		return chargeAlbum(run, album);
+		return chargeAlbum(run, album, true);
 	});
 	return charged ? [await generateAndRender(run, charged, [])] : [];
 }

@@ -235,11 +235,30 @@ export class PhotoMemory {
 		}
 	}
 
-	/** The photos were seen again (renews them) or used (their album's AI message is being sent). */
-	markUsed(keys: string[], now = Date.now()): void {
+	/** The photos are used (their album's AI message is being sent). Returns what they were before (for undo). */
+	markUsed(keys: string[], now = Date.now()): Map<string, number | undefined> {
+		const before = new Map(keys.map((key) => [key, this.shared.memory.used.get(key)]));
 		for (const key of keys) this.shared.memory.used.set(key, today(now));
 		this.publish();
+		return before;
 	}
+
+	/** Undoes markUsed (the service refused the message before doing anything: nothing was charged). */
+	restoreUsed(before: Map<string, number | undefined>): void {
+		for (const [key, day] of before) {
+			if (day === undefined) this.shared.memory.used.delete(key);
+			else this.shared.memory.used.set(key, day);
+		}
+		this.publish();
+	}
+
+	/** Forgets an album without marking its session finished (it was never charged). */
+	dropAlbum(sessionId: string): void {
+		this.shared.memory.albums.delete(sessionId);
+		this.publish();
+	}
+
+	/** Used photos seen again in the input: renewed, so that the pruning rule keeps them. */
 
 	renewSeen(keys: string[], now = Date.now()): void {
 		let changed = false;
