@@ -71,7 +71,8 @@ runTests(
         const install = await ensureN8n();
         n8n = await N8nInstance.create({
           install,
-          env: { N8N_RESTRICT_FILE_ACCESS_TO: work, NODES_EXCLUDE: '["n8n-nodes-base.executeCommand"]' },
+          // debug: n8n 2.41 logs a trigger's activation only at debug level (active-workflow-triggers.js).
+          env: { N8N_RESTRICT_FILE_ACCESS_TO: work, NODES_EXCLUDE: '["n8n-nodes-base.executeCommand"]', N8N_LOG_LEVEL: 'debug' },
         });
         await n8n.installPackage(await packageTarball());
         emu = await startEmulator({ ffmpeg: true, renderMs: 1000 });
@@ -80,8 +81,10 @@ runTests(
         const workflowId = await n8n.importWorkflow(testCopy(credentialId));
         await publishWorkflow(n8n, workflowId);
         await n8n.start();
-        // The trigger watches the folder once n8n has activated the workflow (it logs "Activated workflow …").
-        await waitFor('n8n activating example 06', () => /Activated workflow[^\n]*e2eExample6|Activated workflow[^\n]*synced cloud folder/.test(n8n.mainProcess.output), { timeoutMs: 120_000 });
+        // The trigger watches the folder once n8n has published the workflow's triggers (2.41: a publication
+        // outbox processed after start; it logs 'Activated trigger node "…"' per trigger, at debug level).
+        const activated = /Activated trigger node "New Photo in Synced Folder"/;
+        await waitFor('n8n activating the Local File Trigger of example 06', () => activated.test(fs.readFileSync(n8n.mainProcess.logFile, 'utf8')), { timeoutMs: 120_000 });
       },
     },
     {
