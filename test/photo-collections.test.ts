@@ -14,6 +14,7 @@ import type { NemoVideoEmulator } from './emulator';
 import { scratchFolder, withEmulator } from './fixtures';
 import { Harness, SavedWorkflow } from './harness';
 import type { WorkflowRun } from './harness';
+import { serviceCalls } from './helpers';
 
 const TOKEN = 'nmv_usr_own_collections_token';
 const SAMPLES = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
@@ -70,14 +71,7 @@ async function night(saved: SavedWorkflow, files: string[], parameters: Record<s
 	return await start(saved, files, parameters, options).done;
 }
 
-function counts() {
-	return {
-		sessions: emu.requestsTo('session').length,
-		uploads: emu.requestsTo('upload').length,
-		messages: emu.requestsTo('sse').length,
-		renders: emu.requestsTo('renderStart').length,
-	};
-}
+const counts = () => serviceCalls(emu);
 
 const uploadedNames = () => emu.requestsTo('upload').flatMap((request) => (request.files ?? []).map((file) => file.filename));
 const hints = (run: WorkflowRun) => run.run.data.resultData.runData['Photo to Video']?.[0]?.hints?.map((hint) => hint.message) ?? [];

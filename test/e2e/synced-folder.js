@@ -101,17 +101,18 @@ runTests(
           assert((await routeCount('sse')) === 0, `an AI message after photo ${index + 1}, before the quiet period`);
         }
         const lastUpload = Date.now();
-        const [video] = await waitFor('the video in the output folder', () => videosIn(outDir)[0], { timeoutMs: 240_000, everyMs: 1000 });
+        const video = await waitFor('the video in the output folder', () => videosIn(outDir)[0], { timeoutMs: 240_000, everyMs: 1000 });
         console.log(`     video ${path.basename(video)} ${((Date.now() - lastUpload) / 1000).toFixed(0)} s after the last upload (quiet period ${QUIET_MINUTES * 60} s)`);
-        // The file is written by n8n's Write node once the node ends: wait until its size settles.
-        const playable = () => {
-          try {
-            return probeVideo(video).durationSeconds > 0;
-          } catch {
-            return false;
-          }
-        };
-        await waitFor('the video written whole', playable, { timeoutMs: 30_000 });
+        // n8n's Write node may still be writing it: wait until its size stays the same over a poll, then probe it.
+        let lastSize = -1;
+        await waitFor('the video written whole', () => {
+          const size = fs.statSync(video).size;
+          const settled = size > 0 && size === lastSize;
+          lastSize = size;
+          return settled;
+        }, { timeoutMs: 60_000 });
+        const info = probeVideo(video);
+        assert(info.codec === 'h264' && info.durationSeconds > 0, `the video: ${JSON.stringify(info)}`);
         const counts = {
           sessions: await routeCount('session'),
           uploads: await routeCount('upload'),
