@@ -7,8 +7,9 @@
  * 1. Bytes read for the date taken, for photos of 0.1 to 50 MB (a real JPEG head with its EXIF, padded after
  *    its end): goal at most 128 KB each, whatever the size.
  * 2. Content hashing of about 1 GB of photos (10 MB files) by the node's reader (photoFacts.ts) against
- *    `sha256sum` on the same files of the store, in the same run (each twice, alternating, the better run of
- *    each counted): goal at most 1.3x; and the RSS growth while hashing (goal: flat, under 64 MB).
+ *    `sha256sum` on the same files of the store, in the same run (each three times, alternating, the best run
+ *    of each counted): goal at most 1.3x; and the RSS growth while hashing them, and one 300 MB file (goal:
+ *    flat, under 64 MB whatever the size).
  * 3. The static data of 100,000 remembered photos, as stored (JSON): goal at most 8 MB; with the time to read
  *    and write it.
  */
@@ -71,15 +72,24 @@ async function hashing(service: BinaryDataService, gigabytes: number) {
 	const count = Math.round((gigabytes * 1024 * MB) / fileBytes);
 	for (let n = 0; n < count; n++) ids.push(await store(service, fileBytes, 1000 + n));
 	const paths = ids.map((id) => service.getPath(id));
+	const hashAll = async () => {
+		let read = 0;
+		for (const id of ids) read += (await readPhotoFacts(async (chunkSize) => await service.getAsStream(id, chunkSize), { key: true, date: true })).bytesRead;
+		if (read !== count * fileBytes) throw new Error(`hashed ${read} bytes of ${count * fileBytes}`);
+	};
+	// Timed without the RSS sampler (its thread competes for the 2 cores); memory measured in a pass of its own.
 	const ours = async () => {
+		const t = Date.now();
+		await hashAll();
+		return Date.now() - t;
+	};
+	const memory = async () => {
 		const sampler = new RssSampler();
 		const baseline = await sampler.start();
-		const t = Date.now();
-		for (const id of ids) await readPhotoFacts(async (chunkSize) => await service.getAsStream(id, chunkSize), { key: true, date: true });
-		const ms = Date.now() - t;
+		await hashAll();
 		const growth = (await sampler.stop()) - baseline;
 		await sampler.close();
-		return { ms, growth };
+		return growth;
 	};
 	const sha256sum = () => {
 		const t = Date.now();
@@ -87,13 +97,27 @@ async function hashing(service: BinaryDataService, gigabytes: number) {
 		if (result.status !== 0) throw new Error(`sha256sum exited ${result.status}`);
 		return Date.now() - t;
 	};
-	const tool = [sha256sum()];
-	const mine = [await ours()];
-	tool.push(sha256sum());
-	mine.push(await ours());
-	const best = Math.min(...mine.map((run) => run.ms));
+	// Alternating, three times each: on a busy machine the better runs are the ones less disturbed.
+	const tool: number[] = [];
+	const mine: number[] = [];
+	for (let round = 0; round < 3; round++) {
+		tool.push(sha256sum());
+		mine.push(await ours());
+	}
+	const best = Math.min(...mine);
 	const bestTool = Math.min(...tool);
-	return { count, bytes: count * fileBytes, best, bestTool, ratio: best / bestTool, growth: Math.max(...mine.map((run) => run.growth)) };
+	return { count, bytes: count * fileBytes, best, bestTool, ratio: best / bestTool, growth: await memory(), bigGrowth: await bigFileGrowth(service) };
+}
+
+/** RSS growth while hashing one 300 MB file: what "memory does not grow with the file" means. */
+async function bigFileGrowth(service: BinaryDataService): Promise<number> {
+	const id = await store(service, 300 * MB, 7);
+	const sampler = new RssSampler();
+	const baseline = await sampler.start();
+	await readPhotoFacts(async (chunkSize) => await service.getAsStream(id, chunkSize), { key: true, date: true });
+	const growth = (await sampler.stop()) - baseline;
+	await sampler.close();
+	return growth;
 }
 
 function staticDataSize(photos: number) {
@@ -122,6 +146,7 @@ runMain(async () => {
 	printTable(`Content hashing of ${hash.count} photos, ${mb(hash.bytes)} MB (goal: at most 1.3x sha256sum, memory flat)`, ['reader', 'time', 'MB/s', 'RSS growth'], [
 		['sha256sum (same files)', `${seconds(hash.bestTool)} s`, (hash.bytes / MB / (hash.bestTool / 1000)).toFixed(0), '-'],
 		['photoFacts.ts (key and date)', `${seconds(hash.best)} s`, (hash.bytes / MB / (hash.best / 1000)).toFixed(0), `${mb(hash.growth)} MB`],
+		['photoFacts.ts, one 300 MB file', '-', '-', `${mb(hash.bigGrowth)} MB`],
 	]);
 
 	const state = staticDataSize(100_000);
@@ -129,7 +154,7 @@ runMain(async () => {
 		[`${(state.bytes / MB).toFixed(2)} MB`, `${state.writeMs} ms`, `${state.readMs} ms`],
 	]);
 
-	const goalMet = dates.worst <= 128 * 1024 && hash.ratio <= 1.3 && hash.growth < 64 * MB && state.bytes <= 8 * MB;
+	const goalMet = dates.worst <= 128 * 1024 && hash.ratio <= 1.3 && Math.max(hash.growth, hash.bigGrowth) < 64 * MB && state.bytes <= 8 * MB;
 	summary('photo-collections', {
 		goalMet,
 		dateBytesReadMax: dates.worst,
@@ -137,6 +162,7 @@ runMain(async () => {
 		hashMBps: Number((hash.bytes / MB / (hash.best / 1000)).toFixed(0)),
 		sha256sumMBps: Number((hash.bytes / MB / (hash.bestTool / 1000)).toFixed(0)),
 		hashRssGrowthMB: Number(mb(hash.growth)),
+		hash300MBFileRssGrowthMB: Number(mb(hash.bigGrowth)),
 		staticDataBytesFor100k: state.bytes,
 	});
 	return goalMet;
