@@ -10,8 +10,9 @@ import type {
 } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL } from '../nodes/shared/constants';
-import { CREDITS_PATH, apiHeaders } from '../nodes/shared/transport/api';
 import { BASE_URL_EXPRESSION, authFrom, preAuthenticate } from '../nodes/shared/transport/auth';
+import { apiHeaders } from '../nodes/shared/transport/headers';
+import { CREDITS_PATH } from '../nodes/shared/transport/tokenCalls';
 
 export class NemoVideoApi implements ICredentialType {
 	name = 'nemoVideoApi';
@@ -38,7 +39,7 @@ export class NemoVideoApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			description:
-				'The X-Client-Id for anonymous tokens (at most 64 characters). Leave empty to have a random one generated on first use and kept with this credential (a new one when the Base URL moves to another host). The service issues one token per client ID every 7 days.',
+				'The X-Client-Id for anonymous tokens: at most 64 characters, used exactly as typed. Leave empty to have one made with the first token and kept with this credential (a new one when the Base URL moves to another host). The service issues one token per client ID every 7 days.',
 		},
 		{
 			displayName: 'Base URL',

@@ -88,6 +88,59 @@ describe('NemoVideo Credits', () => {
 		expect(result.error?.description).toContain(`https://nemovideo.com/register?bind=${userId}`);
 	});
 
+	test('When Below Minimum = Stop Without Output: no item out, the next node does not run, the run succeeds with a notice', async () => {
+		const result = await run({
+			credentialId: 'own',
+			nodes: [
+				{ type: 'nemoVideoCredits', name: 'Credits', parameters: { minimumCredits: 25001, whenBelowMinimum: 'stop' } },
+				{ type: 'nemoVideoCredits', name: 'After', parameters: {} },
+			],
+		});
+		expect(result.error).toBeUndefined();
+		expect(result.run.status).toBe('success');
+		const runData = result.run.data.resultData.runData;
+		expect(runData.Credits[0].data?.main[0]).toEqual([]);
+		expect(runData.After).toBeUndefined();
+		expect(runData.Credits[0].hints).toEqual([
+			{
+				message:
+					'Only 25000 NemoVideo credits available, fewer than the minimum of 25001: stopped here without output (When Below Minimum = Stop Without Output)',
+				type: 'warning',
+				location: 'outputPane',
+			},
+		]);
+		expect(emu.requestsTo('credits')).toHaveLength(1);
+	});
+
+	test('When Below Minimum = Stop Without Output: at the minimum the balance goes out as usual, with no notice', async () => {
+		const result = await run({
+			credentialId: 'own',
+			nodes: [{ type: 'nemoVideoCredits', name: 'Credits', parameters: { minimumCredits: 25000, whenBelowMinimum: 'stop' } }],
+		});
+		expect(result.error).toBeUndefined();
+		expect(result.output().map((item) => item.json)).toEqual([{ available: 25000, frozen: 40, total: 25040 }]);
+		expect(result.run.data.resultData.runData.Credits[0].hints).toEqual([]);
+	});
+
+	test('When Below Minimum = Stop Without Output, several items: only the items below their minimum are held back, one notice each', async () => {
+		const result = await run({
+			credentialId: 'own',
+			input: [{ json: { sessionId: '5000000000000000001' } }, { json: { sessionId: '5000000000000000002' } }],
+			nodes: [
+				{
+					type: 'nemoVideoCredits',
+					name: 'Credits',
+					parameters: { minimumCredits: '={{ $itemIndex === 0 ? 99999 : 10 }}', whenBelowMinimum: 'stop' },
+				},
+			],
+		});
+		expect(result.error).toBeUndefined();
+		expect(result.output().map((item) => [item.json.sessionId, item.pairedItem])).toEqual([['5000000000000000002', { item: 1 }]]);
+		expect(result.run.data.resultData.runData.Credits[0].hints?.map((hint) => hint.message)).toEqual([
+			'Only 25000 NemoVideo credits available, fewer than the minimum of 99999: stopped here without output (When Below Minimum = Stop Without Output)',
+		]);
+	});
+
 	test('without Continue On Fail, the failing item stops the node and is named', async () => {
 		const result = await run({
 			credentialId: 'own',

@@ -1,11 +1,13 @@
 /**
- * The endpoint module (nodes/shared/transport/api.ts): the headers every request carries, the two calls the token
- * keeper sends through n8n's helpers, and how answers become typed values (a number is read whether the service
- * writes it as a JSON number or as its digits; nothing else is taken for one).
+ * The endpoint modules (nodes/shared/transport/api.ts, headers.ts, tokenCalls.ts): the headers every request
+ * carries, the two calls the token keeper sends through n8n's helpers, and how answers become typed values (a number
+ * is read whether the service writes it as a JSON number or as its digits; nothing else is taken for one).
  */
 import { ATTRIBUTION_HEADERS } from '../nodes/shared/constants';
-import { anonymousTokenRequest, apiHeaders, readRenderStatus, tokenCheckRequest, uploadUrls } from '../nodes/shared/transport/api';
+import { readRenderStatus, uploadUrls } from '../nodes/shared/transport/api';
 import { NemoVideoClient } from '../nodes/shared/transport/client';
+import { apiHeaders } from '../nodes/shared/transport/headers';
+import { anonymousTokenRequest, tokenCheckRequest } from '../nodes/shared/transport/tokenCalls';
 import { ScriptedServer, ownTokenContext } from './helpers';
 
 const TOKEN = 'nmv_usr_endpoints_token_1';

@@ -264,3 +264,25 @@ describe('the suggested next step (suggestNextStep)', () => {
 		expect(suggestNextStep('EXPORT')).toBe('export');
 	});
 });
+
+describe('a Session ID that resolved to nothing (issue 16 §3)', () => {
+	test('the default {{ $json.sessionId }} on an item whose field is session_id is refused: no session, no message', async () => {
+		const sessionId = await uploadedSession();
+		emu.requests.length = 0;
+		const result = await run({
+			input: [{ json: { session_id: sessionId } }],
+			nodes: [{ type: 'nemoVideoGenerate', parameters: { prompt: 'turn these photos into a slideshow' } }],
+		});
+		expect(result.error?.message).toBe('Session ID is empty: {{ $json.sessionId }} found nothing in item 0');
+		expect(result.error?.description).toContain("The input item's fields are: session_id.");
+		expect(emu.requestsTo('session')).toEqual([]);
+		expect(emu.requestsTo('sse')).toEqual([]);
+	});
+
+	test('a Session ID left empty on purpose starts a new session, as it always did', async () => {
+		const result = await generate('', 'turn these photos into a slideshow');
+		expect(result.error).toBeUndefined();
+		expect(emu.requestsTo('session')).toHaveLength(1);
+		expect(result.output()[0].json.sessionId).toBe(emu.requestsTo('sse')[0].sessionId);
+	});
+});

@@ -64,9 +64,45 @@ describe('hostile or broken answers end in a clear error, in bounds', () => {
 		emu.inject('sse', { kind: 'sseEndless' }, 1);
 		const started = Date.now();
 		const run = await harness.run({
-			nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'again', timeoutMinutes: 0.02 } }],
+			nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'again', timeoutMinutes: 0.05 } }],
 		});
 		expect(run.error?.message).toMatch(/did not finish: no end of the answer/);
-		expect(Date.now() - started).toBeLessThan(5000);
+		// The bound is Generate's smallest timeout, 3 s; without it the stream would run on forever.
+		expect(Date.now() - started).toBeLessThan(10_000);
+	});
+});
+
+describe('answers outside the contract are failures with the service words, not success or waiting (issue 16)', () => {
+	const generate = (sessionId: string) => harness.run({ nodes: [{ type: 'nemoVideoGenerate', parameters: { sessionId, prompt: 'again' } }] });
+
+	test('a stream that closes cleanly with no event, and no change to the session, fails', async () => {
+		const sessionId = await readySession();
+		emu.config.sseScenario = 'silent';
+		const run = await generate(sessionId);
+		expect(run.error?.message).toBe('NemoVideo ended its answer without a word, and the session did not change');
+		expect(run.error?.description).toContain('no event at all');
+		expect(run.error?.description).toContain(sessionId);
+	});
+
+	test('an error envelope inside the stream ({"code":2001}) is "no credits" with the way on', async () => {
+		const sessionId = await readySession();
+		emu.config.sseScenario = 'envelopeError';
+		const run = await generate(sessionId);
+		expect(run.error?.message).toBe('No NemoVideo credits left');
+		expect(run.error?.description).toMatch(/Top up credits/);
+	});
+
+	test('a render status outside the contract ends the wait at once, quoting it and the URL it came with', async () => {
+		const sessionId = await readySession();
+		emu.inject('renderPoll', { kind: 'jsonOk', data: { status: 'succeeded', url: 'https://cdn.example.com/v.mp4', message: 'all done' } }, 1);
+		const started = Date.now();
+		const run = await harness.run({
+			nodes: [{ type: 'nemoVideoExport', parameters: { sessionId, download: false, pollIntervalSeconds: 0.2, timeoutMinutes: 1 } }],
+		});
+		expect(Date.now() - started).toBeLessThan(15_000);
+		expect(run.error?.description).toContain('status "succeeded"');
+		expect(run.error?.description).toContain('"all done"');
+		expect(run.error?.description).toContain('https://cdn.example.com/v.mp4');
+		expect((run.error?.context?.nemoVideo as { url?: string }).url).toBe('https://cdn.example.com/v.mp4');
 	});
 });

@@ -137,3 +137,38 @@ describe('Continue On Fail error items carry the ids as fields', () => {
 		expect(emu.requestsTo('renderStart')).toHaveLength(0);
 	});
 });
+
+describe('what is an error item (issue 16 §6)', () => {
+	test('a sheet row with an "error" column is data: it is acted on', async () => {
+		const run = await harness.run({
+			input: [{ json: { url: 'https://photos.example.com/a.jpg', error: 'none', row: 7 } }],
+			nodes: [{ type: 'nemoVideoUpload', parameters: { sessionId: '', source: 'url', urls: '={{ $json.url }}' } }],
+		});
+		expect(run.error).toBeUndefined();
+		expect(run.output()[0].json.fileCount).toBe(1);
+		expect(emu.requestsTo('upload')).toHaveLength(1);
+	});
+
+	test("a timed-out Export's error item fed to Export & Wait with Resume Render ID {{ $json.renderId }} finishes that render", async () => {
+		const upload = await harness.run({ nodes: [read(PHOTOS), { type: 'nemoVideoUpload', parameters: { sessionId: '' } }, { type: 'nemoVideoGenerate', parameters: { prompt: 'Make a slideshow' } }] });
+		const sessionId = upload.output()[0].json.sessionId as string;
+		emu.config.renderMs = 1_500;
+		const run = await harness.run({
+			input: [{ json: { sessionId } }],
+			nodes: [
+				{ type: 'nemoVideoExport', name: 'Export', parameters: { pollIntervalSeconds: 0.2, timeoutMinutes: 0.01, download: false }, continueOnFail: true },
+				{
+					type: 'nemoVideoExport',
+					name: 'Resume',
+					parameters: { ...fast, download: false, options: { renderId: '={{ $json.renderId }}' } },
+				},
+			],
+		});
+		expect(run.error).toBeUndefined();
+		const [timedOut] = run.output('Export');
+		expect(String(timedOut.json.error)).toMatch(/did not finish/);
+		const [renderId] = emu.requestsTo('renderStart').map((request) => (request.json as { id: string }).id);
+		expect(run.output('Resume')[0].json).toMatchObject({ sessionId, renderId, status: 'completed' });
+		expect(emu.requestsTo('renderStart')).toHaveLength(1);
+	});
+});

@@ -114,7 +114,7 @@ describe('One per Item never charges for nothing', () => {
 			expect(description).toMatch(new RegExp(`${render.id}[^;]*completed, http`));
 		}
 		expect(description).toMatch(/Resume Render ID/);
-		expect((run.error?.context as { finishedRenders?: unknown[] }).finishedRenders).toHaveLength(2);
+		expect((run.error?.context as { finishedWork?: unknown[] }).finishedWork).toHaveLength(2);
 	});
 
 	test('after a failure no item that had not started is started', async () => {

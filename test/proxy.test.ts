@@ -20,7 +20,8 @@ import type { Server as TlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 
 import { downloadPublic } from '../nodes/shared/transport/download';
-import { OutboundRequestBlockedError, packageEgressGuard, proxyFor } from '../nodes/shared/transport/http';
+import { OutboundRequestBlockedError, packageEgressGuard } from '../nodes/shared/transport/egressGuard';
+import { proxyFor } from '../nodes/shared/transport/proxy';
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import { readBinary } from './harness';

@@ -1,11 +1,13 @@
 /**
  * HTTP 429 (issue 9, points 5, 8 and 17): one rule for every call, the token call and the token keeper's check
  * call included (Retry-After, else 30 s; one retry; a Retry-After over the 120 s the node waits fails at once and
- * says so), and every 429 holds every request to that origin until its Retry-After has passed. Through n8n-core
+ * says so), and a 429 holds every request to that origin until its Retry-After has passed, except a 429 on the
+ * anonymous token call (the weekly issuing quota), which holds only the token calls (issue 16). Through n8n-core
  * (the harness) against the emulator; the emulator's recorded request times are the evidence.
  */
 import { join } from 'node:path';
 
+import { tokenCallGate } from '../nodes/shared/transport/auth';
 import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, RateLimitGate, rateLimitRule } from '../nodes/shared/transport/wait';
 import type { NemoVideoEmulator, RecordedRequest, Route } from './emulator';
 import { sessionThroughNodes, withEmulator } from './fixtures';
@@ -117,17 +119,20 @@ describe('8. every 429 holds every request to that origin until its Retry-After'
 		expect(next.at - limited.at).toBeGreaterThanOrEqual(950);
 	}, 10_000);
 
-	test('a 429 on the token call also holds another execution\'s requests to that origin', async () => {
+	test('a 429 on the token call (the issuing quota) holds the next token call, not another credential\'s requests', async () => {
 		emu.inject('token', { kind: 'rateLimit', retryAfterSeconds: 1 }, 1);
 		const anonymous = harness.start({ credentialId: 'anon', nodes: [{ type: 'nemoVideoCredits', parameters: {} }] });
+		const origin = new URL(emu.baseUrl).origin;
 		// The node has read the 429 (the emulator records it as it answers, a moment before).
-		await until('the 429 on the token call', () => RateLimitGate.heldFor(new URL(emu.baseUrl).origin) > 0);
+		await until('the 429 on the token call', () => RateLimitGate.heldFor(tokenCallGate(origin)) > 0);
+		expect(RateLimitGate.heldFor(origin)).toBe(0);
 		const own = await credits('own');
 		seen.run(await anonymous.done);
 		expect(own.error).toBeUndefined();
-		const limited = emu.requestsTo('token')[0];
+		const [limited, retried] = emu.requestsTo('token');
 		const ownCall = emu.requests.find((request) => request.headers.authorization === `Bearer ${OWN}`)!;
-		expect(ownCall.at - limited.at).toBeGreaterThanOrEqual(950);
+		expect(ownCall.at - limited.at).toBeLessThan(950);
+		expect(retried.at - limited.at).toBeGreaterThanOrEqual(950);
 	}, 10_000);
 
 	test('a 429 on a node\'s call holds the token call another execution then needs', async () => {
@@ -141,16 +146,20 @@ describe('8. every 429 holds every request to that origin until its Retry-After'
 		expect(emu.requestsTo('token')[0].at - limited.at).toBeGreaterThanOrEqual(950);
 	}, 10_000);
 
-	test('a 429 on a credential test\'s token call holds the next request of any node', async () => {
+	test('a 429 on a credential test\'s token call holds the next token call, and no own-token request', async () => {
 		emu.inject('token', { kind: 'rateLimit', retryAfterSeconds: 1 }, 1);
 		const result = await harness.testCredential('anon');
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/429/);
 		const own = await credits('own');
 		expect(own.error).toBeUndefined();
-		const { limited, next } = afterFirst429();
-		expect(limited.route).toBe('token');
+		const anonymous = await credits('anon');
+		expect(anonymous.error).toBeUndefined();
+		const [limited, next] = emu.requestsTo('token');
+		expect(limited.status).toBe(429);
 		expect(next.at - limited.at).toBeGreaterThanOrEqual(950);
+		const ownCall = emu.requests.find((request) => request.headers.authorization === `Bearer ${OWN}`)!;
+		expect(ownCall.at - limited.at).toBeLessThan(950);
 	}, 10_000);
 });
 

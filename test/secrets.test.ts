@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { NemoVideoApi } from '../credentials/NemoVideoApi.credentials';
 import { downloadPublic } from '../nodes/shared/transport/download';
-import { baseUrlProblem } from '../nodes/shared/transport/http';
+import { baseUrlProblem } from '../nodes/shared/transport/origins';
 import type { NemoVideoEmulator } from './emulator';
 import { sessionThroughNodes, withEmulator } from './fixtures';
 import { readBinary } from './harness';

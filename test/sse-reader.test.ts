@@ -197,6 +197,37 @@ describe('TextCollector: chunks join, messages are separated (issue 9, point 21)
 	});
 });
 
+describe('TextCollector: the words handed on as they come (streaming a reply)', () => {
+	const told = (events: unknown[]) => {
+		const pieces: string[] = [];
+		const collector = new TextCollector((piece) => pieces.push(piece));
+		for (const event of events) collector.add(readEvent(event));
+		return { pieces, text: collector.text };
+	};
+	const adk = (text: string, partial: boolean) => ({ content: { role: 'model', parts: [{ text }] }, partial });
+
+	test('NemoVideo: each text event is handed on as it is; a later message begins after a blank line', () => {
+		const { pieces, text } = told([
+			{ type: 'text', content: '  I will make ' },
+			{ type: 'text', content: 'a slideshow.' },
+			{ type: 'tool_call', name: 'create_slideshow' },
+			{ type: 'text', content: 'Done.' },
+		]);
+		expect(pieces).toEqual(['I will make ', 'a slideshow.', '\n\nDone.']);
+		expect(pieces.join('').trim()).toBe(text);
+	});
+
+	test("ADK: the final whole copy of a message adds nothing to the pieces already handed on", () => {
+		const { pieces, text } = told([adk('Your ', true), adk('video.', true), adk('Your video.', false), adk('Next.', false)]);
+		expect(pieces).toEqual(['Your ', 'video.', '\n\nNext.']);
+		expect(pieces.join('')).toBe(text);
+	});
+
+	test('ADK: a message sent only whole is handed on whole', () => {
+		expect(told([adk('All at once.', false)]).pieces).toEqual(['All at once.']);
+	});
+});
+
 describe('parseJsonKeepingBigIntegers: ids are read as strings from the raw text (issue 9, point 20)', () => {
 	test('an integer beyond Number.MAX_SAFE_INTEGER keeps its exact digits as a string', () => {
 		expect(parseJsonKeepingBigIntegers('{"code":0,"data":{"session_id":5529798706024415232}}')).toEqual({

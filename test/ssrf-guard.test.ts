@@ -15,8 +15,8 @@ process.env.N8N_SSRF_ALLOWED_HOSTNAMES = 'localhost';
 import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
 
 import { downloadPublic } from '../nodes/shared/transport/download';
-import type { EgressGuard } from '../nodes/shared/transport/http';
-import { OutboundRequestBlockedError, egressGuardFor, packageEgressGuard } from '../nodes/shared/transport/http';
+import type { EgressGuard } from '../nodes/shared/transport/egressGuard';
+import { OutboundRequestBlockedError, egressGuardFor, packageEgressGuard } from '../nodes/shared/transport/egressGuard';
 import type { NemoVideoEmulator } from './emulator';
 import { withEmulator } from './fixtures';
 import { readBinary } from './harness';

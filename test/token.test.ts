@@ -2,6 +2,7 @@
  * The anonymous token (issue 9, points 1-4, 6 and 7): kept in the credential and renewed only on 1001, checked
  * (not re-fetched) by a credential test, fetched for a client id nobody can compute, tied to the origin that
  * issued it, shared between executions without sharing their cancellation, and never renewed on a bare 401.
+ * The Client ID as the README says it (issue 20): a typed one used exactly as typed, an empty one made once.
  * Through n8n-core (the harness) against the emulator.
  */
 import { createHash } from 'node:crypto';
@@ -312,5 +313,87 @@ describe('7. a bare HTTP 401 is not "token expired"', () => {
 		const run = await credits();
 		expect(run.error).toBeUndefined();
 		expect(emu.issuedTokens()).toHaveLength(2);
+	});
+});
+
+describe('8. a Client ID typed in the credential is used exactly as typed', () => {
+	const typed = (clientId: string) => harness.credentials.set('anon', { baseUrl: emu.baseUrl, clientId });
+
+	test('65 characters: the node fails before any request, naming the field and the limit; so does the credential test', async () => {
+		typed('c'.repeat(65));
+		const run = await credits();
+		expect(run.error?.message).toBe('NemoVideo API credential: the Client ID is 65 characters long, more than the 64 NemoVideo takes');
+		expect(run.error?.description).toBe('Shorten the Client ID in the NemoVideo API credential, or leave it empty to have one made.');
+		const tested = await harness.testCredential('anon');
+		expect(tested).toEqual({
+			status: 'Error',
+			message: 'NemoVideo API credential: the Client ID is 65 characters long, more than the 64 NemoVideo takes',
+		});
+		expect(emu.requests).toHaveLength(0);
+		expect(harness.credentials.get('anon').clientId).toBe('c'.repeat(65));
+	});
+
+	test('64 characters: sent as it is, kept as it is', async () => {
+		typed('d'.repeat(64));
+		expect((await credits()).error).toBeUndefined();
+		expect(emu.requestsTo('token').map((request) => request.headers['x-client-id'])).toEqual(['d'.repeat(64)]);
+		expect(harness.credentials.get('anon').clientId).toBe('d'.repeat(64));
+	});
+
+	test('refused by the service (HTTP 400): the node fails naming the field; the typed id is neither replaced nor overwritten', async () => {
+		typed('my-typed-client-id');
+		emu.inject('token', { kind: 'missingClientId400' }, 1);
+		const run = await credits();
+		expect(run.error?.message).toBe('Could not get an anonymous NemoVideo token');
+		expect(run.error?.description).toBe(
+			'NemoVideo refused the Client ID typed in the credential (HTTP 400: Missing X-Client-Id). Correct the Client ID in the NemoVideo API credential, or leave it empty to have one made.',
+		);
+		expect(emu.requestsTo('token').map((request) => request.headers['x-client-id'])).toEqual(['my-typed-client-id']);
+		expect(emu.issuedTokens()).toHaveLength(0);
+		expect(harness.credentials.get('anon').clientId).toBe('my-typed-client-id');
+	});
+
+	test('refused by the service in a credential test: the test says so, nothing is stored', async () => {
+		typed('my-typed-client-id');
+		emu.inject('token', { kind: 'missingClientId400' }, 1);
+		const tested = await harness.testCredential('anon');
+		expect(tested).toEqual({
+			status: 'Error',
+			message: 'NemoVideo refused the Client ID typed in the credential (HTTP 400: Missing X-Client-Id)',
+		});
+		expect(emu.requestsTo('token')).toHaveLength(1);
+		expect(harness.credentials.get('anon')).toMatchObject({ clientId: 'my-typed-client-id', sessionToken: '', generatedClientId: '' });
+	});
+
+	test('with an own access token the Client ID is not used, so its length does not matter', async () => {
+		harness.credentials.set('own', { ...harness.credentials.get('own'), clientId: 'e'.repeat(80) });
+		expect((await credits(harness, 'own')).error).toBeUndefined();
+	});
+});
+
+describe('9. a Client ID left empty: made with the first token, kept with the credential', () => {
+	test('a fresh credential tested on save: a random one (n8n gives the credential no id to derive from), which every node then uses', async () => {
+		expect((await harness.testCredential('anon')).status).toBe('OK');
+		const [issued] = emu.issuedTokens();
+		expect(issued.clientId).toMatch(UUID_V4);
+		expect(issued.clientId).not.toBe(derivedClientId('anon', new URL(emu.baseUrl).origin));
+		expect(harness.credentials.get('anon')).toMatchObject({ clientId: issued.clientId, generatedClientId: issued.clientId });
+		emu.expireToken(issued.token);
+		expect((await credits()).error).toBeUndefined();
+		expect(emu.issuedTokens().map((token) => token.clientId)).toEqual([issued.clientId, issued.clientId]);
+	});
+
+	test('first fetched by a node: derived from the instance key, the credential and the origin', async () => {
+		expect((await credits()).error).toBeUndefined();
+		expect(emu.issuedTokens()[0].clientId).toBe(derivedClientId('anon', new URL(emu.baseUrl).origin));
+	});
+
+	test('a made one refused by the service (HTTP 400): a new random one, the token fetched with it and kept', async () => {
+		emu.inject('token', { kind: 'missingClientId400' }, 1);
+		expect((await credits()).error).toBeUndefined();
+		const [first, second] = emu.requestsTo('token').map((request) => request.headers['x-client-id']);
+		expect(first).toBe(derivedClientId('anon', new URL(emu.baseUrl).origin));
+		expect(second).toMatch(UUID_V4);
+		expect(harness.credentials.get('anon').clientId).toBe(second);
 	});
 });

@@ -82,7 +82,7 @@ describe('tool mode is detected as n8n runs a tool', () => {
 
 	test('whether retrying can help, from the failure kind', () => {
 		const failure = (kind: 'rateLimited' | 'sessionNotFound', appCode?: number) =>
-			new NemoVideoApiError(node('x'), { kind, appCode, operation: 'POST /x' }, 'm', 'd');
+			new NemoVideoApiError(node('x'), { kind, appCode, operation: 'POST /x' }, { anonymous: false });
 		expect(classifyForTool(failure('rateLimited'))).toEqual({ code: null, retryable: true });
 		expect(classifyForTool(failure('sessionNotFound', 1002))).toEqual({ code: 1002, retryable: false });
 		expect(classifyForTool(new Error('plain'))).toEqual({ code: null, retryable: false });

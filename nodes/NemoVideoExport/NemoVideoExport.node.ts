@@ -24,6 +24,7 @@ import {
 	optionName,
 	onTimeoutOption,
 } from '../shared/exportParameters';
+import { numberParameter } from '../shared/parameters';
 import { requireSessionId, sessionIdParameter } from '../shared/session';
 import { toolExportOverrides } from '../shared/toolMode';
 
@@ -93,7 +94,7 @@ export class NemoVideoExport implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const concurrency = this.getNodeParameter('options.concurrency', 0, 5) as number;
+		const concurrency = numberParameter(this, concurrencyOption(5), 0, { inOptions: true });
 		return await runPerItem(
 			this,
 			async (itemIndex, client) => {
@@ -102,7 +103,7 @@ export class NemoVideoExport implements INodeType {
 				const sessionId = settings.resumeRenderId ? sessionIdParameter(this, itemIndex) : requireSessionId(this, itemIndex);
 				return [await exportSession(this, client, sessionId, settings, itemIndex)];
 			},
-			concurrency,
+			{ concurrency },
 		);
 	}
 }

@@ -11,21 +11,12 @@ import {
 	nodeIcon,
 	promptProperty,
 	sessionIdOrNew,
-	streamBoundOptions,
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
-import { generate, generateOptions } from '../shared/generate';
+import { generateTimeoutProperty, streamBoundOptions } from '../shared/generateParameters';
+import { generateItem } from '../shared/generateItem';
 import { runPerItem } from '../shared/itemLoop';
-import {
-	boundedGenerateOptions,
-	reachedToolBound,
-	requestedSessionId,
-	stillGenerating,
-	toolDeadline,
-} from '../shared/toolMode';
-import { createSession } from '../shared/transport/api';
-import { asNodeError } from '../shared/transport/errors';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
 const TOOL_DESCRIPTION =
@@ -49,14 +40,7 @@ export class NemoVideoGenerate implements INodeType {
 			toolDescriptionProperty(TOOL_DESCRIPTION),
 			sessionIdOrNew,
 			promptProperty,
-			{
-				displayName: 'Timeout (Minutes)',
-				name: 'timeoutMinutes',
-				type: 'number',
-				typeOptions: { minValue: 0.05 },
-				default: 15,
-				description: 'Longest time to wait for the AI to finish answering',
-			},
+			generateTimeoutProperty,
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -72,20 +56,6 @@ export class NemoVideoGenerate implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runPerItem(this, async (itemIndex, client) => {
-			const sessionId =
-				requestedSessionId(this, itemIndex) || (await createSession(client, { itemIndex })).sessionId;
-			const prompt = this.getNodeParameter('prompt', itemIndex) as string;
-			const timeoutMinutes = this.getNodeParameter('timeoutMinutes', itemIndex, 15) as number;
-			// As an AI tool the call is bounded: past the bound the AI is still working, which is a status, not an error.
-			const deadline = toolDeadline(this, itemIndex);
-			const options = boundedGenerateOptions(generateOptions(this, itemIndex, timeoutMinutes), deadline);
-			try {
-				return await generate(this, client, sessionId, prompt, options);
-			} catch (error) {
-				if (reachedToolBound(deadline)) return stillGenerating(sessionId);
-				throw asNodeError(this.getNode(), error, itemIndex);
-			}
-		});
+		return await runPerItem(this, async (itemIndex, client) => await generateItem(this, client, itemIndex), { charges: true });
 	}
 }

@@ -12,14 +12,15 @@ import {
 	fileSourceProperties,
 	nodeIcon,
 	promptProperty,
-	streamBoundOptions,
 	toolDescriptionProperty,
 	toolTimeoutOption,
 } from '../shared/descriptions';
 import { exportProperties, fileNameOption } from '../shared/exportParameters';
+import { generationTimeoutOption, streamBoundOptions } from '../shared/generateParameters';
+import { numberParameter } from '../shared/parameters';
 import { runGroups, runnableGroups } from '../shared/itemLoop';
 import { albumGroupingProperty, collectionOptions, collectionSettings, runCollections, usesCollections } from '../shared/photoCollections';
-import { checkAllGroups, checkedFilesOf, photoToVideo } from '../shared/photoToVideo';
+import { checkAllGroups, checkedFilesOf, lengthSecondsProperty, photoToVideo } from '../shared/photoToVideo';
 import { groupItems } from '../shared/uploadGroups';
 
 /** What an agent reads about this tool (n8n's tool variant takes it as its description). */
@@ -57,14 +58,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 					{ name: 'As the Prompt Says', value: 'prompt' },
 				],
 			},
-			{
-				displayName: 'Length (Seconds)',
-				name: 'lengthSeconds',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description: 'Wanted video length; 0 lets the AI choose (5-10 photos make the best short clips)',
-			},
+			lengthSecondsProperty,
 			...exportProperties,
 			{
 				displayName: 'Options',
@@ -75,14 +69,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 				options: [
 					concurrencyOption(5),
 					fileNameOption,
-					{
-						displayName: 'Generation Timeout (Minutes)',
-						name: 'generationTimeoutMinutes',
-						type: 'number',
-						typeOptions: { minValue: 0.05 },
-						default: 15,
-						description: 'Longest time to wait for the AI to build the video',
-					},
+					generationTimeoutOption,
 					...streamBoundOptions,
 					toolTimeoutOption,
 					...collectionOptions,
@@ -95,14 +82,14 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		const albums = collectionSettings(this);
 		if (usesCollections(albums)) return await runCollections(this, albums);
 		const grouping = this.getNodeParameter('grouping', 0, 'all') as string;
-		const concurrency = this.getNodeParameter('options.concurrency', 0, 5) as number;
+		const concurrency = numberParameter(this, concurrencyOption(5), 0, { inOptions: true });
 		const groups = runnableGroups(this, groupItems(this, grouping, false));
 		const checked = await checkAllGroups(this, groups);
 		return await runGroups(
 			this,
 			groups,
 			async (group, client) => await photoToVideo(this, client, checkedFilesOf(checked, group)),
-			concurrency,
+			{ concurrency, charges: true },
 		);
 	}
 }

@@ -9,14 +9,18 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { exportSession, renderIdsOf } from './exportAndWait';
 import { exportSettings } from './exportParameters';
-import { generate, generateOptions } from './generate';
+import { isAfterCharge } from './chargedWork';
+import { concurrencyOption } from './descriptions';
+import { generate } from './generate';
+import { generateOptions, generationTimeoutOption } from './generateParameters';
+import { numberParameter } from './parameters';
 import { errorIds, pairedWith } from './itemLoop';
 import type { CollectionSettings } from './photoCollections';
 import type { AlbumPhoto, AlbumRecord, PhotoMemory } from './photoMemory';
-import { composePrompt } from './photoToVideo';
+import { composePrompt, lengthSecondsProperty } from './photoToVideo';
 import { readSessionState } from './session';
 import type { NemoVideoClient } from './transport/client';
-import { asNodeError, isNemoVideoError } from './transport/errors';
+import { asNodeError } from './transport/errors';
 import type { PendingFile } from './upload';
 import type { AlbumName, GroupFiles } from './uploadGroups';
 import { uploadToSession } from './uploadGroups';
@@ -83,7 +87,7 @@ function albumPrompt(run: AlbumRun, album: AlbumRecord): string {
 	const prompt = composePrompt(
 		ctx.getNodeParameter('prompt', 0, '') as string,
 		ctx.getNodeParameter('aspectRatio', 0, '16:9') as string,
-		ctx.getNodeParameter('lengthSeconds', 0, 0) as number,
+		numberParameter(ctx, lengthSecondsProperty, 0),
 	);
 	const wanted = orderPhotos(album.photos, run.settings.order).map((photo) => photo.n);
 	const uploaded = album.photos.map((photo) => photo.n);
@@ -153,21 +157,19 @@ interface Charged {
 	undo: () => void;
 }
 
-/** Answers that refuse a message before the AI does anything: nothing was charged, it may be sent again later. */
-const REFUSED_BEFORE_WORK = new Set(['noCredits', 'sessionNotFound', 'rateLimited', 'unauthorized', 'tokenExpired', 'planBlocked', 'missingClientId']);
 
 /** The charged step and what follows: the AI message, the check that it built a video, the render. */
 async function generateAndRender(run: AlbumRun, { album: charged, undo }: Charged, itemIndexes: number[]): Promise<INodeExecutionData> {
 	const { ctx, client } = run;
 	const album = charged;
 	const prompt = charged.prompt ?? '';
-	const timeout = Number((ctx.getNodeParameter('options', 0, {}) as IDataObject).generationTimeoutMinutes ?? 15);
 	let generated;
 	try {
-		generated = await generate(ctx, client, album.sessionId, prompt, generateOptions(ctx, 0, timeout));
+		generated = await generate(ctx, client, album.sessionId, prompt, generateOptions(ctx, 0, { property: generationTimeoutOption, inOptions: true }));
 	} catch (error) {
 		const nodeError = asNodeError(ctx.getNode(), error, 0);
-		if (isNemoVideoError(error) && REFUSED_BEFORE_WORK.has(error.kind)) {
+		// Not marked as after the charge (generate.ts, chargedWork.ts): refused before the AI took the message.
+		if (!isAfterCharge(error)) {
 			undo();
 			throw nodeError;
 		}
@@ -269,7 +271,7 @@ export async function deliverPendingAlbum(run: AlbumRun, album: AlbumRecord): Pr
  */
 export async function eachAlbum<T>(run: AlbumRun, albums: T[], work: (album: T) => Promise<INodeExecutionData[]>): Promise<INodeExecutionData[]> {
 	const { ctx } = run;
-	const concurrency = Math.max(1, Number((ctx.getNodeParameter('options', 0, {}) as IDataObject).concurrency ?? 5));
+	const concurrency = numberParameter(ctx, concurrencyOption(5), 0, { inOptions: true });
 	const results: Array<INodeExecutionData[] | Error> = new Array(albums.length);
 	let next = 0;
 	let failure: Error | undefined;

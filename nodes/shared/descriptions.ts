@@ -66,40 +66,6 @@ export function concurrencyOption(defaultValue: number): INodeProperties {
 	};
 }
 
-/** Bounds of the AI's event stream, shared by Generate and Photo to Video (inside their Options). */
-export const streamBoundOptions: INodeProperties[] = [
-	{
-		displayName: 'Heartbeat-Only Timeout (Minutes)',
-		name: 'heartbeatTimeoutMinutes',
-		type: 'number',
-		typeOptions: { minValue: 0.01 },
-		default: 10,
-		description: 'Give up when the service sends only heartbeats for this long',
-	},
-	{
-		displayName: 'Reads After a Dropped Connection',
-		name: 'dropRecoveryReads',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 5,
-		description: 'When the stream breaks, how many unchanged state reads to make before giving up. The message is never re-sent.',
-	},
-	{
-		displayName: 'First Read After a Drop (Seconds)',
-		name: 'dropRecoveryFirstWaitSeconds',
-		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 30,
-	},
-	{
-		displayName: 'Read Interval After a Drop (Seconds)',
-		name: 'dropRecoveryIntervalSeconds',
-		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 60,
-	},
-];
-
 export const promptProperty: INodeProperties = {
 	displayName: 'Prompt',
 	name: 'prompt',
@@ -148,6 +114,7 @@ export const toolTimeoutOption: INodeProperties = {
 	name: 'toolTimeoutSeconds',
 	type: 'number',
 	typeOptions: { minValue: 1 },
+	// MCP clients commonly give up on a call after about 60 s.
 	default: 45,
 	description:
 		'Only when the node runs as an AI tool: return within this time (MCP clients give up after about 60 s). An unfinished render comes back with its status and renderId, to ask again with Export & Wait.',

@@ -73,20 +73,24 @@ async function downloadVideo(
 	status: RenderStatus,
 	ids: RenderIds,
 	fileName: string,
-	itemIndex: number,
+	bound: { itemIndex: number; timeoutMs: number },
 ): Promise<IBinaryData> {
+	const { itemIndex } = bound;
 	const endpoint: RenderFile = { renderId: status.renderId };
 	const sources: RenderFile[] = status.url ? [{ url: status.url }, endpoint] : [endpoint];
 	const problems: string[] = [];
+	// The whole download has a deadline too, not only a limit on each silence between two chunks.
+	const deadline = Date.now() + bound.timeoutMs;
 	for (const source of sources) {
 		try {
-			const response = await downloadRender(client, source, { itemIndex });
+			const response = await downloadRender(client, source, { itemIndex, deadline });
 			const binary = await ctx.helpers.prepareBinaryData(response.body, fileName, 'video/mp4');
 			if (binary.bytes !== 0) return binary;
 			problems.push(`${describeSource(source)} gave an empty file`);
 		} catch (error) {
 			if (ctx.getExecutionCancelSignal()?.aborted) throw asNodeError(ctx.getNode(), error, itemIndex);
-			problems.push(`${describeSource(source)}: ${(error as Error)?.message ?? 'unknown error'}`);
+			const why = Date.now() >= deadline ? `not done within ${describeWait(bound.timeoutMs)}` : ((error as Error)?.message ?? 'unknown error');
+			problems.push(`${describeSource(source)}: ${why}`);
 		}
 	}
 	const error = new NodeOperationError(ctx.getNode(), `The video of ${renderLabel(ids)} could not be downloaded`, {
@@ -132,7 +136,9 @@ class ExportRun {
 	}
 
 	get ids(): RenderIds {
-		return { sessionId: this.sessionId, renderId: this.current?.renderId ?? '', failedRenderIds: this.failedRenderIds };
+		const ids: RenderIds = { sessionId: this.sessionId, renderId: this.current?.renderId ?? '', failedRenderIds: this.failedRenderIds };
+		if (this.current?.url) ids.url = this.current.url;
+		return ids;
 	}
 
 	/**
@@ -158,6 +164,7 @@ class ExportRun {
 				deadline: this.deadline,
 				maxIntervalMs: this.settings.pollIntervalSeconds * 1000,
 				signal: this.signal,
+				onStatus: this.settings.onStatus,
 			});
 			this.polls += outcome.polls;
 			if (outcome.kind === 'deadline') return { atDeadline: this.atDeadline(current, outcome.last) };
@@ -181,7 +188,10 @@ class ExportRun {
 		const shortId = current.renderId.replace(/^render_/, '').slice(0, 8);
 		const name = safeFileName(settings.fileName ?? `nemovideo-${this.sessionId || 'render'}-${shortId}.${settings.format}`);
 		const fileName = name.includes('.') ? name : `${name}.${settings.format}`;
-		const binary = await downloadVideo(this.ctx, this.client, current, this.ids, fileName, this.itemIndex);
+		const binary = await downloadVideo(this.ctx, this.client, current, this.ids, fileName, {
+			itemIndex: this.itemIndex,
+			timeoutMs: settings.timeoutMs,
+		});
 		json.fileName = binary.fileName ?? fileName;
 		if (current.sizeBytes === null && binary.bytes !== undefined) json.sizeBytes = binary.bytes;
 		return { json, binary: { [settings.binaryPropertyName]: binary } };
@@ -261,8 +271,16 @@ export async function exportSession(
 	return 'atDeadline' in outcome ? outcome.atDeadline : await run.completed(outcome.completed);
 }
 
+/** Statuses the API documents for a render that ended (docs/nemovideo-api.md, Endpoints 8), cancelled included. */
+const DOCUMENTED_ENDINGS = new Set(['completed', 'failed', 'cancelled', 'canceled']);
+
 function renderFailure(current: RenderStatus, failedRenderIds: string[], sessionId: string): string {
-	if (current.status !== 'failed') return `Render ${current.renderId} ended with status "${current.status}". Run Export & Wait again to start a new render.`;
+	const said = current.statusMessage ? ` The service said: "${current.statusMessage}".` : '';
+	if (!DOCUMENTED_ENDINGS.has(current.status)) {
+		const found = current.url ? `It gave a URL, which may hold the video: ${current.url}.` : 'It may still finish: check it later with Export & Wait and "Resume Render ID" set to its ID.';
+		return `NemoVideo answered status "${current.status}" for render ${current.renderId}, which is not one the API documents (pending, processing, completed, failed).${said} ${found}`;
+	}
+	if (current.status !== 'failed') return `Render ${current.renderId} ended with status "${current.status}".${said} Run Export & Wait again to start a new render.`;
 	if (failedRenderIds.length > 1) {
 		return `Render ${failedRenderIds[0]} failed, and so did the retry ${failedRenderIds[1]}. Try again later; if it keeps failing, simplify the timeline with NemoVideo Generate.`;
 	}

@@ -1,5 +1,8 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { numberParameter } from './parameters';
+import type { RenderStatus } from './transport/api';
+
 /**
  * The export parameters of Export & Wait and Photo to Video, and the code that reads them, in one place (the
  * node files add them to their descriptions; exportAndWait.ts works from the settings read here). The names are
@@ -20,6 +23,27 @@ export const EXPORT_PARAMETER = {
 
 /** The name an option has inside the Options collection (`options.onTimeout` → `onTimeout`). */
 export const optionName = (path: string): string => path.slice('options.'.length);
+
+const pollIntervalProperty: INodeProperties = {
+	displayName: 'Poll Interval (Seconds)',
+	name: EXPORT_PARAMETER.pollIntervalSeconds,
+	type: 'number',
+	typeOptions: { minValue: 0.1 },
+	default: 30,
+	description:
+		'Longest wait between two status checks. Checks start about 3 s apart and grow with the time already waited, up to this.',
+};
+
+/** How long Export & Wait waits for the render (and, from its start, for the download). */
+export const exportTimeoutProperty: INodeProperties = {
+	displayName: 'Timeout (Minutes)',
+	name: EXPORT_PARAMETER.timeoutMinutes,
+	type: 'number',
+	// Down to 0.6 s: with On Timeout "Return Status" a short wait is a quick look at a render.
+	typeOptions: { minValue: 0.01 },
+	default: 20,
+	description: 'Give up waiting for the render after this long (the render keeps running and can be resumed by its ID)',
+};
 
 /** Export settings shared by Export & Wait and Photo to Video. */
 export const exportProperties: INodeProperties[] = [
@@ -56,23 +80,8 @@ export const exportProperties: INodeProperties[] = [
 			{ name: 'Low', value: 'low' },
 		],
 	},
-	{
-		displayName: 'Poll Interval (Seconds)',
-		name: EXPORT_PARAMETER.pollIntervalSeconds,
-		type: 'number',
-		typeOptions: { minValue: 0.1 },
-		default: 30,
-		description:
-			'Longest wait between two status checks. Checks start about 3 s apart and grow with the time already waited, up to this.',
-	},
-	{
-		displayName: 'Timeout (Minutes)',
-		name: EXPORT_PARAMETER.timeoutMinutes,
-		type: 'number',
-		typeOptions: { minValue: 0.05 },
-		default: 20,
-		description: 'Give up waiting for the render after this long (the render keeps running and can be resumed by its ID)',
-	},
+	pollIntervalProperty,
+	exportTimeoutProperty,
 ];
 
 /** Export option: what a render still running at the deadline becomes (issue 12: a bounded call never renders twice). */
@@ -122,6 +131,8 @@ export interface ExportSettings {
 	/** Resume waiting on a render started earlier instead of starting one. */
 	resumeRenderId?: string;
 	fileName?: string;
+	/** Called with each status a poll reads while waiting (a caller showing the render's progress). */
+	onStatus?: (status: RenderStatus) => void;
 }
 
 /**
@@ -142,8 +153,8 @@ export function exportSettings(
 		waitForCompletion: get(EXPORT_PARAMETER.waitForCompletion, true),
 		download: get(EXPORT_PARAMETER.download, true),
 		binaryPropertyName: get(EXPORT_PARAMETER.binaryPropertyName, 'data') || 'data',
-		pollIntervalSeconds: get(EXPORT_PARAMETER.pollIntervalSeconds, 30),
-		timeoutMs: get(EXPORT_PARAMETER.timeoutMinutes, 20) * 60_000,
+		pollIntervalSeconds: numberParameter(ctx, pollIntervalProperty, itemIndex),
+		timeoutMs: numberParameter(ctx, exportTimeoutProperty, itemIndex) * 60_000,
 		onTimeout: onTimeout === 'returnStatus' ? 'returnStatus' : 'fail',
 		resumeRenderId: String(get(EXPORT_PARAMETER.renderId, '') ?? '').trim() || undefined,
 		fileName: String(get(EXPORT_PARAMETER.fileName, '') ?? '').trim() || undefined,

@@ -6,13 +6,15 @@ import { describeStateChange, readSessionState } from './session';
 import { ConversationError, sendMessageAndReadReply } from './sse';
 import type { ConversationOptions, ConversationResult, EventCounts, StreamEnding } from './sse';
 import type { NemoVideoClient } from './transport/client';
-import { asNodeError } from './transport/errors';
+import { afterCharge } from './chargedWork';
+import { asNodeError, classifyAnswer } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
 
 export type NextStep = 'export' | 'upload' | 'state' | 'none';
 
 /** The conversation's own bounds, and how to recover after a dropped stream. */
-export interface GenerateOptions extends Pick<ConversationOptions, 'itemIndex' | 'timeoutMs' | 'heartbeatOnlyTimeoutMs'> {
+export interface GenerateOptions
+	extends Pick<ConversationOptions, 'itemIndex' | 'timeoutMs' | 'heartbeatOnlyTimeoutMs' | 'onText' | 'onStillWorking' | 'stillWorkingEveryMs'> {
 	/** After a dropped stream: first state read after this, then one every `recoveryIntervalMs`. */
 	recoveryFirstWaitMs: number;
 	recoveryIntervalMs: number;
@@ -41,19 +43,6 @@ export function suggestNextStep(text: string): NextStep {
 	if (/\bupload\b|上传/i.test(text)) return 'upload';
 	if (/\bopen\b|打开|\bpreview\b|预览|\btimeline\b|时间线/i.test(text)) return 'state';
 	return 'none';
-}
-
-/** The Generate options of one item (`options.*` of Generate and Photo to Video), with the documented defaults. */
-export function generateOptions(ctx: IExecuteFunctions, itemIndex: number, timeoutMinutes: number): GenerateOptions {
-	const options = ctx.getNodeParameter('options', itemIndex, {}) as Record<string, number>;
-	return {
-		itemIndex,
-		timeoutMs: timeoutMinutes * 60_000,
-		heartbeatOnlyTimeoutMs: (options.heartbeatTimeoutMinutes ?? 10) * 60_000,
-		recoveryFirstWaitMs: (options.dropRecoveryFirstWaitSeconds ?? 30) * 1000,
-		recoveryIntervalMs: (options.dropRecoveryIntervalSeconds ?? 60) * 1000,
-		recoveryReads: options.dropRecoveryReads ?? 5,
-	};
 }
 
 /** Reads the state until any part of it differs from `before`, giving up after `reads` reads that show no change. */
@@ -89,25 +78,42 @@ async function sendMessageOnce(
 			itemIndex,
 			timeoutMs: options.timeoutMs,
 			heartbeatOnlyTimeoutMs: options.heartbeatOnlyTimeoutMs,
-			onStillWorking: manual
-				? (elapsed) => ctx.sendMessageToUI(`NemoVideo: still working… (${Math.round(elapsed / 60_000)} min)`)
-				: undefined,
+			onText: options.onText,
+			stillWorkingEveryMs: options.stillWorkingEveryMs,
+			onStillWorking:
+				options.onStillWorking ??
+				(manual ? (elapsed) => ctx.sendMessageToUI(`NemoVideo: still working… (${Math.round(elapsed / 60_000)} min)`) : undefined),
 		});
 	} catch (error) {
 		if (!(error instanceof ConversationError)) throw asNodeError(ctx.getNode(), error, itemIndex);
+		if (error.reason === 'inStream' && error.appCode !== undefined) throw await inStreamEnvelopeError(client, error, itemIndex);
 		if (error.reason === 'inStream') {
 			throw new NodeApiError(ctx.getNode(), { message: error.message }, {
 				itemIndex,
 				message: `NemoVideo reported an error: ${error.message}`,
-				description:
-					'The AI stopped with this error. The message was not sent again (that could charge twice); check the session with NemoVideo Get State, then rephrase the prompt or try later.',
+				description: `The AI stopped with this error in session ${sessionId}. The message was not sent again (that could charge twice); check the session with NemoVideo Get State, then rephrase the prompt or try later.`,
 			});
 		}
-		throw new NodeOperationError(ctx.getNode(), `NemoVideo did not finish: ${error.message}`, {
+		const unfinished = new NodeOperationError(ctx.getNode(), `NemoVideo did not finish: ${error.message}`, {
 			itemIndex,
 			description: `The message was sent once and not re-sent (that would charge twice). The work may still complete: read the session ${sessionId} with NemoVideo Get State later, or raise "Timeout (Minutes)".`,
 		});
+		throw afterCharge(ctx.getNode(), unfinished, { sessionId });
 	}
+}
+
+/**
+ * An answer envelope inside the stream (`{"code":2001,…}`): the failure its code means, as if the call had been
+ * refused with it, so that 2001 says "no credits" with the way on, not "the AI said nothing" (issue 16).
+ */
+async function inStreamEnvelopeError(client: NemoVideoClient, error: ConversationError, itemIndex: number): Promise<Error> {
+	const operation = 'POST /run_sse';
+	const kind = classifyAnswer(200, error.appCode, error.message);
+	return client.toError({ kind, appCode: error.appCode, serviceMessage: error.message, operation }, await client.tokens.get(), {
+		method: 'POST',
+		path: '/run_sse',
+		itemIndex,
+	});
 }
 
 /** The session after the answer: read once, or after a dropped stream until it shows a change. */
@@ -122,10 +128,49 @@ async function stateAfter(
 	if (ending !== 'dropped') return await readSessionState(client, sessionId, options.itemIndex);
 	const after = await recoverAfterDrop(ctx, client, sessionId, before, options);
 	if (after) return after;
-	throw new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
+	const unchanged = new NodeOperationError(ctx.getNode(), 'The connection to NemoVideo dropped and the session did not change', {
 		itemIndex: options.itemIndex,
-		description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session (timeline, canvas, media) did not change in ${options.recoveryReads} reads. Check session ${sessionId} later with NemoVideo Get State, or run this node again.`,
+		description: `The stream broke before the answer ended; the message was not re-sent (that would charge twice). The session (timeline, canvas, media) did not change in ${options.recoveryReads} reads. The message may still have been taken: check session ${sessionId} later with NemoVideo Get State before sending it again.`,
 	});
+	throw afterCharge(ctx.getNode(), unchanged, { sessionId }, { adviseExport: false });
+}
+
+/** Whether an answer said or did anything this node can read: text, or a tool call or result. */
+function answered(events: EventCounts): boolean {
+	return events.text + events.toolCalls + events.toolResults > 0;
+}
+
+/**
+ * An answer that ended cleanly but held nothing readable (no event at all, or only events of unknown shape) and
+ * changed nothing: a failure, not "did not change" reported as success (issue 16, unknown shapes).
+ */
+function emptyAnswerError(ctx: IExecuteFunctions, sessionId: string, events: EventCounts, itemIndex: number): Error {
+	const held = events.other + events.heartbeats + events.keepAlives === 0 ? 'no event at all' : `only ${events.other} event(s) of a shape this node does not know, ${events.heartbeats} heartbeat(s) and ${events.keepAlives} keep-alive(s)`;
+	return new NodeOperationError(ctx.getNode(), 'NemoVideo ended its answer without a word, and the session did not change', {
+		itemIndex,
+		description: `The answer held ${held}. The message was sent once and may have been taken: check session ${sessionId} with NemoVideo Get State before sending it again.`,
+	});
+}
+
+/**
+ * The answer to a message an earlier try of the node already sent in this execution (n8n's Retry On Fail): the
+ * session as it is now. The message is not sent again: that would charge twice (issue 16 §1).
+ */
+export async function answerSentEarlier(client: NemoVideoClient, sessionId: string, itemIndex: number): Promise<GenerateResult> {
+	const now = await readSessionState(client, sessionId, itemIndex);
+	const summary = `An earlier try of this node (n8n retried it) already sent this message to session ${sessionId}; it was not sent again. ${now.timeline.summary}`;
+	return {
+		sessionId,
+		text: '',
+		summary,
+		events: { text: 0, toolCalls: 0, toolResults: 0, heartbeats: 0, keepAlives: 0, other: 0 },
+		stateChanged: false,
+		changeSummary: summary,
+		streamEnding: 'sentEarlier',
+		suggestedNextStep: now.readyToExport ? 'export' : 'state',
+		readyToExport: now.readyToExport,
+		timeline: now.timeline,
+	};
 }
 
 /**
@@ -141,8 +186,16 @@ export async function generate(
 ): Promise<GenerateResult> {
 	const before = await readSessionState(client, sessionId, options.itemIndex);
 	const conversation = await sendMessageOnce(ctx, client, sessionId, prompt, options);
-	const after = await stateAfter(ctx, client, sessionId, before, conversation.ending, options);
+	let after: SessionState;
+	try {
+		after = await stateAfter(ctx, client, sessionId, before, conversation.ending, options);
+	} catch (error) {
+		throw afterCharge(ctx.getNode(), error, { sessionId });
+	}
 	const change = describeStateChange(before, after);
+	if (!change.changed && !answered(conversation.events)) {
+		throw afterCharge(ctx.getNode(), emptyAnswerError(ctx, sessionId, conversation.events, options.itemIndex), { sessionId }, { adviseExport: false });
+	}
 	return {
 		sessionId,
 		text: conversation.text,

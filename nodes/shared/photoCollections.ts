@@ -15,7 +15,11 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { deliverPendingAlbum, dueAlbumVideo, eachAlbum, newAlbumVideo, orderPhotos, outputPairing, uploadIntoAlbum } from './albumVideo';
 import type { AlbumInput, AlbumRun } from './albumVideo';
-import { groupingProperty } from './descriptions';
+import { concurrencyOption, groupingProperty } from './descriptions';
+import { exportSettings } from './exportParameters';
+import { generateOptions, generationTimeoutOption } from './generateParameters';
+import { numberParameter } from './parameters';
+import { lengthSecondsProperty } from './photoToVideo';
 import { instantOf } from './dateTaken';
 import { isErrorItem } from './itemLoop';
 import type { AlbumRecord } from './photoMemory';
@@ -45,8 +49,7 @@ export const albumGroupingProperty: INodeProperties = {
 	],
 };
 
-export const collectionOptions: INodeProperties[] = [
-	{
+const minimumPhotosOption: INodeProperties = {
 		displayName: 'Minimum Photos',
 		name: 'minimumPhotos',
 		type: 'number',
@@ -54,7 +57,20 @@ export const collectionOptions: INodeProperties[] = [
 		default: 1,
 		description:
 			'An album with fewer new photos makes no video this run and nothing of it is sent; its photos stay new for a later run',
-	},
+};
+
+const quietPeriodOption: INodeProperties = {
+	displayName: 'Quiet Period (Minutes)',
+	name: 'quietPeriodMinutes',
+	type: 'number',
+	typeOptions: { minValue: 0, numberPrecision: 2 },
+	default: 0,
+	description:
+		'For photos that arrive over several executions (a cloud folder checked every minute): they are uploaded into their album as they come (free), and the video is made by the first execution after no new photo came for this long. 0: each execution makes its videos at once. Items without photos are allowed: they only finish albums that are due.',
+};
+
+export const collectionOptions: INodeProperties[] = [
+	minimumPhotosOption,
 	{
 		displayName: 'Only New Photos',
 		name: 'onlyNewPhotos',
@@ -79,15 +95,7 @@ export const collectionOptions: INodeProperties[] = [
 		],
 		description: 'The order of the photos in the video',
 	},
-	{
-		displayName: 'Quiet Period (Minutes)',
-		name: 'quietPeriodMinutes',
-		type: 'number',
-		typeOptions: { minValue: 0, numberPrecision: 2 },
-		default: 0,
-		description:
-			'For photos that arrive over several executions (a cloud folder checked every minute): they are uploaded into their album as they come (free), and the video is made by the first execution after no new photo came for this long. 0: each execution makes its videos at once. Items without photos are allowed: they only finish albums that are due.',
-	},
+	quietPeriodOption,
 ];
 
 // ---- the settings -----------------------------------------------------------------------------------
@@ -100,31 +108,38 @@ export interface CollectionSettings {
 	quietPeriodMinutes: number;
 }
 
-/** Reads the album parameters (item 0: one run makes its albums together), checking the numbers where read. */
+/**
+ * Reads the album parameters (item 0: one run makes its albums together), checking the numbers where read; with
+ * albums, also the video's own parameters, so that a bad one fails the node before anything is sent.
+ */
 export function collectionSettings(ctx: IExecuteFunctions): CollectionSettings {
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
 	const order = String(options.order ?? 'input');
-	const minimumPhotos = Number(options.minimumPhotos ?? 1);
-	const quietPeriodMinutes = Number(options.quietPeriodMinutes ?? 0);
+	const minimumPhotos = Math.ceil(numberParameter(ctx, minimumPhotosOption, 0, { inOptions: true }));
+	const quietPeriodMinutes = numberParameter(ctx, quietPeriodOption, 0, { inOptions: true });
 	const grouping = ctx.getNodeParameter('grouping', 0, 'all') as string;
-	const invalid = (name: string, rule: string) =>
-		new NodeOperationError(ctx.getNode(), `"${name}" must be ${rule}`, {
-			description: `Set the option "${name}" of Photo to Video to ${rule}.`,
-		});
-	if (!Number.isInteger(minimumPhotos) || minimumPhotos < 1) throw invalid('Minimum Photos', 'a whole number of at least 1');
-	if (!Number.isFinite(quietPeriodMinutes) || quietPeriodMinutes < 0) throw invalid('Quiet Period (Minutes)', 'a number of 0 or more');
 	if (quietPeriodMinutes > 0 && grouping === 'perItem') {
 		throw new NodeOperationError(ctx.getNode(), 'A quiet period needs albums that can grow', {
 			description: 'With "One per Item" each item is its own video. Set Grouping to All Items Together, One per Folder or One per Day Taken.',
 		});
 	}
-	return {
+	const settings: CollectionSettings = {
 		grouping,
 		order: order === 'name' || order === 'dateTaken' ? order : 'input',
 		onlyNewPhotos: options.onlyNewPhotos === true,
 		minimumPhotos,
 		quietPeriodMinutes,
 	};
+	if (usesCollections(settings)) checkVideoParameters(ctx);
+	return settings;
+}
+
+/** The parameters albumVideo.ts reads when it makes a video, read once here to fail early on a bad one. */
+function checkVideoParameters(ctx: IExecuteFunctions): void {
+	numberParameter(ctx, lengthSecondsProperty, 0);
+	numberParameter(ctx, concurrencyOption(5), 0, { inOptions: true });
+	generateOptions(ctx, 0, { property: generationTimeoutOption, inOptions: true });
+	exportSettings(ctx, 0, { waitForCompletion: true });
 }
 
 /** Whether any album option differs from its default (otherwise the node keeps its old path). */

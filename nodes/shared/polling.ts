@@ -4,7 +4,15 @@ import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
 import { sleepUnlessCancelled } from './transport/wait';
 
-const FINAL = new Set(['completed', 'failed', 'cancelled', 'canceled']);
+/**
+ * The statuses of a render still running (docs/nemovideo-api.md, Endpoints 8: pending → processing → completed |
+ * failed). Any other status ends the wait: completed and failed as documented, and one outside the contract
+ * (`succeeded`, `error`) as a failure with the service's words, never as "still running" until the timeout.
+ */
+const RUNNING = new Set(['pending', 'processing']);
+
+/** A status request made at the deadline itself still gets this long to answer. */
+const LAST_POLL_GRACE_MS = 5_000;
 
 /**
  * Delay before the next poll: short at first, growing with the time already waited, capped by the user's
@@ -113,6 +121,8 @@ export interface WaitOptions {
 	/** Polls in a row that may fail (5xx, network, unreadable, a second 429) before waiting gives up. */
 	toleratedFailures?: number;
 	signal?: AbortSignal;
+	/** Called with each status read (progress for a caller to show). */
+	onStatus?: (status: RenderStatus) => void;
 }
 
 export type WaitOutcome = { kind: 'final'; status: RenderStatus; polls: number } | { kind: 'deadline'; last?: RenderStatus; polls: number };
@@ -128,7 +138,7 @@ function isTransient(error: unknown): boolean {
 }
 
 function isFinal(status: RenderStatus): boolean {
-	return FINAL.has(status.status);
+	return !RUNNING.has(status.status);
 }
 
 /**
@@ -153,8 +163,11 @@ export async function waitForRender(
 		await sleepUnlessCancelled(lastChance ? options.deadline - Date.now() : delay, options.signal);
 		polls++;
 		try {
-			last = await renderStatus(client, renderId, options);
+			// Each request ends by the deadline (a hung one is not waited 30 s and retried past a tool call's bound).
+			const call = { itemIndex: options.itemIndex, signal: options.signal, deadline: options.deadline + LAST_POLL_GRACE_MS };
+			last = await renderStatus(client, renderId, call);
 			failuresInRow = 0;
+			options.onStatus?.(last);
 			if (isFinal(last)) return { kind: 'final', status: last, polls };
 			if (last.progress !== null) samples.push({ atMs: Date.now() - started, progress: last.progress });
 		} catch (error) {

@@ -4,7 +4,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 import { runSse } from './transport/api';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
-import type { HttpResponse } from './transport/http';
+import type { HttpResponse } from './transport/send';
 import { createParser } from './vendor';
 import type { EventSourceMessage } from './vendor';
 
@@ -17,8 +17,11 @@ export interface EventCounts extends IDataObject {
 	other: number;
 }
 
-/** How a stream ended: `completed` when the service closed it, `dropped` when the connection broke. */
-export type StreamEnding = 'completed' | 'dropped';
+/**
+ * How a stream ended: `completed` when the service closed it, `dropped` when the connection broke; `sentEarlier`
+ * when there was none, because an earlier try of the node sent the message (generate.ts answerSentEarlier).
+ */
+export type StreamEnding = 'completed' | 'dropped' | 'sentEarlier';
 
 export interface ConversationResult {
 	text: string;
@@ -32,15 +35,22 @@ export interface ConversationOptions {
 	timeoutMs: number;
 	/** Heartbeats and keep-alives alone for this long = the service is stuck. */
 	heartbeatOnlyTimeoutMs: number;
-	/** Called every `stillWorkingEveryMs` while the stream is open (progress for manual runs). */
+	/**
+	 * Called when `stillWorkingEveryMs` (default two minutes) passed with no text and no tool traffic, only
+	 * heartbeats: the skill's "Every 2 min: ⏳ Still working..." (docs/nemovideo-api.md, run_sse).
+	 */
 	onStillWorking?: (elapsedMs: number) => void;
 	stillWorkingEveryMs?: number;
+	/** Called with each piece of the AI's words as it arrives, pieces of later messages after a blank line. */
+	onText?: (piece: string) => void;
 }
 
 export class ConversationError extends Error {
 	constructor(
 		readonly reason: 'inStream' | 'timeout' | 'heartbeatOnly' | 'oversized',
 		message: string,
+		/** The app code of an answer envelope found inside the stream (`{"code":2001,…}`). */
+		readonly appCode?: number,
 	) {
 		super(message);
 	}
@@ -68,6 +78,8 @@ export interface EventParts {
 	/** An empty `data:`: the connection is alive, nothing more. */
 	keepAlive: boolean;
 	error?: string;
+	/** The app code of an error envelope sent as an event (docs/nemovideo-api.md, Envelope): 2001 means no credits. */
+	errorCode?: number;
 }
 
 function noParts(): EventParts {
@@ -135,10 +147,23 @@ function readAdkEvent(event: IDataObject): EventParts {
 	return parts;
 }
 
+/**
+ * The service's answer envelope (`{code, message}` with a non-zero code) sent as an event of the stream, as a
+ * gateway or the service may do when it refuses the message once the stream has begun: an error with its code.
+ */
+function readEnvelopeEvent(event: IDataObject): EventParts | undefined {
+	const code = typeof event.code === 'number' ? event.code : typeof event.code === 'string' && /^\d+$/.test(event.code) ? Number(event.code) : undefined;
+	if (code === undefined || code === 0 || 'type' in event || 'content' in event) return undefined;
+	const said = [event.message, event.msg, event.detail].find((value) => typeof value === 'string' && value.trim());
+	return { ...noParts(), error: String(said ?? `the service answered code ${code}`).slice(0, MAX_ERROR_CHARS), errorCode: code };
+}
+
 /** One JSON event of either documented shape. */
 export function readEvent(data: unknown): EventParts {
 	if (!data || typeof data !== 'object' || Array.isArray(data)) return noParts();
 	const event = data as IDataObject;
+	const envelope = readEnvelopeEvent(event);
+	if (envelope) return envelope;
 	const own = readNemoVideoEvent(event);
 	if (own) return own;
 	const error = readAdkError(event);
@@ -228,17 +253,45 @@ export class TextCollector {
 
 	private kept = 0;
 
+	/** How much of the current message `onText` was given (the untrimmed prefix of `current`). */
+	private told = 0;
+
+	/** Whether `onText` was given any words yet: later messages begin with the separator. */
+	private toldAny = false;
+
+	/** `onText` receives what each event adds to the text, as it comes (streaming the reply on). */
+	constructor(private readonly onText?: (piece: string) => void) {}
+
 	add(parts: Pick<EventParts, 'texts' | 'partial' | 'endsMessage'>): void {
 		if (parts.texts.length) {
 			const text = parts.texts.join('');
 			this.current = (parts.partial ? this.current + text : text).slice(0, MAX_TEXT_CHARS);
+			this.tell();
 		}
 		if (parts.endsMessage) this.endMessage();
+	}
+
+	/**
+	 * Hands on what the current message gained since the last call. ADK's final whole copy of a message equals
+	 * its pieces and adds nothing; a final copy that differs from them cannot be unsaid, and only its new end is
+	 * handed on (the complete text is in `text`).
+	 */
+	private tell(): void {
+		if (!this.onText) return;
+		const start = this.current.length - this.current.trimStart().length;
+		const from = Math.max(this.told, start);
+		if (this.current.length <= from) return;
+		const piece = this.current.slice(from);
+		this.told = this.current.length;
+		const first = from === start;
+		this.onText(first && this.toldAny ? `${MESSAGE_SEPARATOR}${piece}` : piece);
+		this.toldAny = true;
 	}
 
 	private endMessage(): void {
 		const message = this.current.trim();
 		this.current = '';
+		this.told = 0;
 		if (!message || this.kept >= MAX_TEXT_CHARS) return;
 		this.messages.push(message);
 		this.kept += message.length;
@@ -271,7 +324,8 @@ class TimeBounds {
 			() => this.stop(new ConversationError('timeout', `no end of the answer within ${minutes} minutes`)),
 			options.timeoutMs,
 		);
-		this.watchdog = setInterval(() => this.check(), Math.max(50, Math.min(1000, options.heartbeatOnlyTimeoutMs / 4)));
+		const every = Math.min(options.heartbeatOnlyTimeoutMs, options.stillWorkingEveryMs ?? Infinity);
+		this.watchdog = setInterval(() => this.check(), Math.max(50, Math.min(1000, every / 4)));
 	}
 
 	get signal(): AbortSignal {
@@ -283,8 +337,10 @@ class TimeBounds {
 		this.controller.abort(error);
 	}
 
+	/** Words or tool traffic came: the service is working, and the still-working notice counts from now. */
 	progressed(): void {
 		this.lastProgress = Date.now();
+		this.lastStillWorking = this.lastProgress;
 	}
 
 	clear(): void {
@@ -309,9 +365,14 @@ class TimeBounds {
 class AnswerTally {
 	readonly events: EventCounts = { text: 0, toolCalls: 0, toolResults: 0, heartbeats: 0, keepAlives: 0, other: 0 };
 
-	readonly collector = new TextCollector();
+	readonly collector: TextCollector;
 
-	constructor(private readonly bounds: TimeBounds) {}
+	constructor(
+		private readonly bounds: TimeBounds,
+		onText?: (piece: string) => void,
+	) {
+		this.collector = new TextCollector(onText);
+	}
 
 	take(message: EventSourceMessage): void {
 		for (const parts of readMessage(message)) {
@@ -327,7 +388,7 @@ class AnswerTally {
 	private count(parts: EventParts): void {
 		const { events } = this;
 		if (parts.error !== undefined) {
-			this.bounds.stop(new ConversationError('inStream', parts.error));
+			this.bounds.stop(new ConversationError('inStream', parts.error, parts.errorCode));
 			return;
 		}
 		if (parts.keepAlive) events.keepAlives++;
@@ -414,7 +475,7 @@ export async function sendMessageAndReadReply(
 	options: ConversationOptions,
 ): Promise<ConversationResult> {
 	const bounds = new TimeBounds(options);
-	const tally = new AnswerTally(bounds);
+	const tally = new AnswerTally(bounds, options.onText);
 	let ending: StreamEnding = 'dropped';
 	try {
 		const response = await openStream(client, sessionId, prompt, options.itemIndex, bounds);

@@ -1,7 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { isAfterCharge } from './chargedWork';
+import { toolTimeoutOption } from './descriptions';
+import { exportTimeoutProperty } from './exportParameters';
 import type { GenerateOptions } from './generate';
+import { numberParameter, rawParameter } from './parameters';
 import { sessionIdParameter } from './session';
 import { isNemoVideoError } from './transport/errors';
 
@@ -10,9 +14,6 @@ export interface ToolModeContext {
 	getNode(): INode;
 	isToolExecution?: () => boolean;
 }
-
-/** Default bound of one tool call: MCP clients commonly give up after about 60 s. */
-export const DEFAULT_TOOL_TIMEOUT_SECONDS = 45;
 
 /**
  * Whether the node runs as an AI tool (for the AI Agent or the MCP Server Trigger). n8n wraps every
@@ -36,8 +37,7 @@ export function baseNodeName(ctx: ToolModeContext): string {
 
 /** The tool call's time bound in ms (`options.toolTimeoutSeconds`, default 45 s). */
 export function toolTimeoutMs(ctx: IExecuteFunctions, itemIndex: number): number {
-	const seconds = Number(ctx.getNodeParameter('options.toolTimeoutSeconds', itemIndex, DEFAULT_TOOL_TIMEOUT_SECONDS));
-	return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TOOL_TIMEOUT_SECONDS) * 1000;
+	return numberParameter(ctx, toolTimeoutOption, itemIndex, { inOptions: true }) * 1000;
 }
 
 /** What Export & Wait changes when it runs as a tool: no download, a bounded wait, an unfinished render as status. */
@@ -50,7 +50,7 @@ export interface ToolExportOverrides {
 /** Export & Wait's tool-mode settings; undefined outside tool mode (the node's own settings apply). */
 export function toolExportOverrides(ctx: IExecuteFunctions, itemIndex: number): ToolExportOverrides | undefined {
 	if (!isToolMode(ctx)) return undefined;
-	const timeoutMinutes = Number(ctx.getNodeParameter('timeoutMinutes', itemIndex, 20));
+	const timeoutMinutes = numberParameter(ctx, exportTimeoutProperty, itemIndex);
 	return {
 		download: false,
 		onTimeout: 'returnStatus',
@@ -80,9 +80,24 @@ export function boundedGenerateOptions(options: GenerateOptions, deadline: numbe
 	};
 }
 
+/** Whether the call's bound has passed: a charged step is then not started (issue 16 §5). */
+export function toolBoundPassed(deadline: number | undefined): boolean {
+	return deadline !== undefined && Date.now() >= deadline;
+}
+
 /** Whether a failure came from the call's own bound (the AI is then most likely still working). */
 export function reachedToolBound(deadline: number | undefined): boolean {
 	return deadline !== undefined && Date.now() >= deadline - AFTER_STREAM_MS - 500;
+}
+
+/** A tool call whose bound passed before the AI was asked: nothing was sent, nothing charged. */
+export function notStarted(sessionId: string): IDataObject {
+	return {
+		sessionId,
+		status: 'notStarted',
+		summary: `The call's time ran out before the message was sent to session ${sessionId}: nothing was charged.`,
+		nextStep: `Call NemoVideo Generate again with sessionId "${sessionId}" and the same prompt.`,
+	};
 }
 
 /** A tool call whose AI step outlasted the bound: the message was sent once; the agent reads the session later. */
@@ -96,15 +111,6 @@ export function stillGenerating(sessionId: string, extra: IDataObject = {}): IDa
 	};
 }
 
-function rawParameter(node: INode, path: string): unknown {
-	let value: unknown = node.parameters;
-	for (const key of path.split('.')) {
-		if (!value || typeof value !== 'object') return undefined;
-		value = (value as IDataObject)[key];
-	}
-	return value;
-}
-
 /** The `$fromAI` key a parameter is filled from, if the workflow lets the agent fill it. */
 export function toolArgumentOf(node: INode, path: string): string | undefined {
 	const raw = rawParameter(node, path);
@@ -116,23 +122,32 @@ export function toolArgumentOf(node: INode, path: string): string | undefined {
 export const NEW_SESSION = 'new';
 
 /**
- * The session id of Upload and Generate: '' asks for a new session. In tool mode a new session (which costs
- * credits once the AI is asked) must be asked for: the argument is empty or `new`, or the workflow fixed the
- * parameter as empty. An expression that resolved to nothing (the `{{ $json.sessionId }}` default, empty in
- * a tool call) is refused. Outside tool mode this is the parameter as it always was.
+ * The session id of Upload and Generate: '' asks for a new session. A new session that will be charged (Generate:
+ * `charged`, and every call in tool mode, where the agent goes on to Generate) must be asked for: the field left
+ * empty on purpose, or in tool mode the argument empty or `new`. An expression that resolved to nothing (the
+ * `{{ $json.sessionId }}` default on an item whose field is `session_id`, or that a Merge dropped) is refused:
+ * it would open a new, empty session and pay for "I don't see any photos" (issue 16 §3). Upload outside tool
+ * mode starts a session as it always did: uploads are free.
  */
-export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number): string {
+export function requestedSessionId(ctx: IExecuteFunctions, itemIndex: number, use: { charged?: boolean } = {}): string {
 	const value = sessionIdParameter(ctx, itemIndex);
-	if (!isToolMode(ctx)) return value;
-	if (value.toLowerCase() === NEW_SESSION) return '';
+	const tool = isToolMode(ctx);
+	if (tool && value.toLowerCase() === NEW_SESSION) return '';
 	if (value) return value;
 	const node = ctx.getNode();
 	const raw = rawParameter(node, 'sessionId');
-	const argument = toolArgumentOf(node, 'sessionId');
-	if (argument || raw === '') return '';
-	throw new NodeOperationError(node, 'No sessionId reached this tool, and a new session was not asked for', {
+	if (raw === '' || raw === undefined || (tool && toolArgumentOf(node, 'sessionId'))) return '';
+	if (tool) {
+		throw new NodeOperationError(node, 'No sessionId reached this tool, and a new session was not asked for', {
+			itemIndex,
+			description: `Going on would open a new, empty session and spend credits on it. The workflow fills this tool's Session ID with "${String(raw)}", which is empty in a tool call, and the agent cannot set it. The workflow's owner should set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}. Until then, NemoVideo Photo to Video makes a video in one call.`,
+		});
+	}
+	if (!use.charged) return '';
+	const fields = Object.keys(ctx.getInputData()[itemIndex]?.json ?? {});
+	throw new NodeOperationError(node, `Session ID is empty: ${String(raw).replace(/^=\s*/, '')} found nothing in item ${itemIndex}`, {
 		itemIndex,
-		description: `Going on would open a new, empty session and spend credits on it. The workflow fills this tool's Session ID with "${String(raw)}", which is empty in a tool call, and the agent cannot set it. The workflow's owner should set Session ID to {{ $fromAI('sessionId', 'The sessionId from an earlier NemoVideo step, or "${NEW_SESSION}" to start a new session', 'string') }}. Until then, NemoVideo Photo to Video makes a video in one call.`,
+		description: `Going on would open a new, empty session and spend credits on a message about no photos. ${fields.length ? `The input item's fields are: ${fields.join(', ')}.` : 'The input item has no fields.'} Set "Session ID" to the field that holds the session (for example {{ $json.session_id }}), or clear the field to start a new session on purpose. Nothing was sent.`,
 	});
 }
 
@@ -193,13 +208,19 @@ export function renameSettings(ctx: ToolModeContext, text: string): string {
 
 const RETRYABLE_KINDS = new Set(['rateLimited', 'serverError', 'network', 'timeout']);
 
-/** Whether calling again with the same arguments can help, and the service's app code, when known. */
+/**
+ * Whether calling again with the same arguments can help, and the service's app code, when known. Never after a
+ * charged step: the same call would send the AI message again and pay twice (issue 16 §1).
+ */
 export function classifyForTool(error: unknown): { code: number | null; retryable: boolean } {
 	if (isNemoVideoError(error)) {
-		return { code: error.appCode ?? null, retryable: RETRYABLE_KINDS.has(error.kind) };
+		return { code: error.appCode ?? null, retryable: RETRYABLE_KINDS.has(error.kind) && !isAfterCharge(error) };
 	}
 	const cause = (error as { cause?: unknown }).cause;
-	if (cause && cause !== error && isNemoVideoError(cause)) return classifyForTool(cause);
+	if (cause && cause !== error && isNemoVideoError(cause)) {
+		const verdict = classifyForTool(cause);
+		return { ...verdict, retryable: verdict.retryable && !isAfterCharge(error) };
+	}
 	return { code: null, retryable: false };
 }
 
@@ -318,7 +339,7 @@ function compactTimeline(timeline: unknown): CompactTimeline | undefined {
 }
 
 function compactGenerate(json: IDataObject): IDataObject {
-	if (json.status === 'generating') return compactGenerating(json);
+	if (json.status === 'generating' || json.status === 'notStarted') return compactGenerating(json);
 	const ready = json.readyToExport === true;
 	return {
 		...pick(json, ['sessionId', 'stateChanged', 'readyToExport']),

@@ -231,12 +231,13 @@ export async function uploadInBatches(
 	client: NemoVideoClient,
 	sessionId: string,
 	files: PendingFile[],
-	options: { perRequest: number; itemIndex: number },
+	options: { perRequest: number; itemIndex: number; deadline?: number },
 ): Promise<UploadedFile[]> {
 	const uploaded: UploadedFile[] = [];
 	for (let start = 0; start < files.length; start += options.perRequest) {
 		const batch = files.slice(start, start + options.perRequest);
-		uploaded.push(...(await uploadFiles(client, { sessionId, files: batch }, { itemIndex: options.itemIndex })));
+		const call = { itemIndex: options.itemIndex, deadline: options.deadline };
+		uploaded.push(...(await uploadFiles(client, { sessionId, files: batch }, call)));
 	}
 	return uploaded;
 }

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { sessionIdParameter } from './session';
-import { isToolMode, toolError, toolErrorJson } from './toolMode';
+import { errorItem } from './itemLoop';
+import { isToolMode, toolError } from './toolMode';
 import type { NemoVideoClient } from './transport/client';
 import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { UploadedFile } from './transport/api';
@@ -78,12 +79,7 @@ export async function collectGroupFiles(
 		} catch (error) {
 			const nodeError = asNodeError(ctx.getNode(), error, itemIndex);
 			if (!ctx.continueOnFail()) throw isToolMode(ctx) ? toolError(ctx, nodeError) : nodeError;
-			result.failed.push({
-				json: isToolMode(ctx)
-					? toolErrorJson(ctx, nodeError)
-					: { error: nodeError.message, errorDescription: nodeError.description ?? '' },
-				pairedItem: { item: itemIndex },
-			});
+			result.failed.push(errorItem(ctx, nodeError, { item: itemIndex }));
 		}
 	}
 	return result;
@@ -97,31 +93,33 @@ export interface UploadOutcome extends IDataObject {
 }
 
 /**
- * Uploads a group's files into its session (a new one when none is named). When the named session no longer
- * exists (1002) a new one is started and the output says so: what the old session held is gone.
+ * Uploads a group's files into its session (a new one when none is named), by `deadline` when the call is bounded
+ * (a tool call). When the named session no longer exists (1002) a new one is started and the output says so: what
+ * the old session held is gone.
  */
 export async function uploadToSession(
 	client: NemoVideoClient,
 	sessionId: string,
 	collected: GroupFiles,
 	itemIndex: number,
+	deadline?: number,
 ): Promise<UploadOutcome> {
 	let target = sessionId;
 	let sessionCreated = false;
 	if (!target) {
-		target = (await createSession(client, { itemIndex })).sessionId;
+		target = (await createSession(client, { itemIndex, deadline })).sessionId;
 		sessionCreated = true;
 	}
 	const send = async (id: string) =>
 		collected.urls.length
-			? await uploadUrls(client, { sessionId: id, urls: collected.urls }, { itemIndex })
-			: await uploadInBatches(client, id, collected.files, { perRequest: FILES_PER_REQUEST, itemIndex });
+			? await uploadUrls(client, { sessionId: id, urls: collected.urls }, { itemIndex, deadline })
+			: await uploadInBatches(client, id, collected.files, { perRequest: FILES_PER_REQUEST, itemIndex, deadline });
 	try {
 		const files = await send(target);
 		return { sessionId: target, sessionCreated, files, fileCount: files.length };
 	} catch (error) {
 		if (sessionCreated || !isNemoVideoError(error, 'sessionNotFound')) throw asNodeError(client.node, error, itemIndex);
-		const replacement = (await createSession(client, { itemIndex })).sessionId;
+		const replacement = (await createSession(client, { itemIndex, deadline })).sessionId;
 		const files = await send(replacement);
 		return {
 			sessionId: replacement,

@@ -17,6 +17,8 @@ const SUITES = [
   { name: 'mcp@2.41', args: ['mcp.js'] },
   { name: 'screenshots@2.41', args: ['screenshots.js'] },
   { name: 'queue@2.41', args: ['queue/run.js'] },
+  { name: 'chat@2.41', args: ['chat.js'] },
+  { name: 'chat-queue@2.41', args: ['queue/chat.js'] },
   // The 1.x line: the package as is on n8n 1.123 with Node 22. 1.x keeps binary data in memory by default;
   // self-hosters often switch to the filesystem, so the examples run in both modes.
   { name: 'smoke@1.123', args: ['smoke.js'] },

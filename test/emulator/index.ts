@@ -380,6 +380,9 @@ export class NemoVideoEmulator {
 		res.on('finish', () => {
 			if (rec.status === undefined && rec.fault !== 'drop') rec.status = res.statusCode;
 		});
+		res.on('close', () => {
+			rec.endedAt ??= Date.now();
+		});
 		const fault = this.faults.take(m.route);
 		if (fault?.kind === 'answerLost') ctx.loseAnswer = { status: fault.status };
 		if (fault && (await playFault(ctx, fault))) return;

@@ -61,6 +61,8 @@ export interface RecordedFile {
 export interface RecordedRequest {
 	seq: number;
 	at: number;
+	/** When the answer ended (its last byte written, or the connection closed): a stream's end. */
+	endedAt?: number;
 	method: string;
 	path: string;
 	query: Record<string, string>;

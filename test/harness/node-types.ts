@@ -1,12 +1,16 @@
 /**
- * The node types a harness run knows, as n8n's NodeTypes answers them: the package's six nodes under
- * `n8n-nodes-nemovideo.<name>`, n8n's Manual Trigger, and a Read Files stand-in (`test.readFiles`).
+ * The node types a harness run knows, as n8n's NodeTypes answers them: the package's nodes under
+ * `n8n-nodes-nemovideo.<name>`, n8n's Manual Trigger, a Read Files stand-in (`test.readFiles`), the item of a
+ * Chat Trigger message (`test.chatMessage`) and a chat memory (`test.chatMemory`, chat-nodes.ts).
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 
 import type { INodeExecutionData, INodeType, INodeTypes } from 'n8n-workflow';
 
+import { chatNodes } from './chat-nodes';
+
+import { NemoVideoChat } from '../../nodes/NemoVideoChat/NemoVideoChat.node';
 import { NemoVideoCredits } from '../../nodes/NemoVideoCredits/NemoVideoCredits.node';
 import { NemoVideoExport } from '../../nodes/NemoVideoExport/NemoVideoExport.node';
 import { NemoVideoGenerate } from '../../nodes/NemoVideoGenerate/NemoVideoGenerate.node';
@@ -24,6 +28,7 @@ function packageNodes(): Record<string, INodeType> {
 		new NemoVideoGenerate(),
 		new NemoVideoExport(),
 		new NemoVideoPhotoToVideo(),
+		new NemoVideoChat(),
 	];
 	return Object.fromEntries(nodes.map((node) => [`${PACKAGE}.${node.description.name}`, node]));
 }
@@ -71,7 +76,7 @@ function builtInNodes(): Record<string, INodeType> {
 			return [items];
 		},
 	};
-	return { 'n8n-nodes-base.manualTrigger': manualTrigger, 'test.readFiles': readFiles };
+	return { 'n8n-nodes-base.manualTrigger': manualTrigger, 'test.readFiles': readFiles, ...chatNodes() };
 }
 
 /** The node types of one harness; a test may add its own (`types[name] = …`), e.g. the tool variants. */

@@ -7,10 +7,12 @@ import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
 	IConnections,
+	IDataObject,
 	INode,
 	INodeExecutionData,
 	IRun,
 	IRunExecutionData,
+	NodeConnectionType,
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { Workflow, createRunExecutionData } from 'n8n-workflow';
@@ -23,10 +25,10 @@ import { NodeTypes, PACKAGE } from './node-types';
 import { additionalDataFor, newExecutionId, withDefaultParameters } from './workflow-data';
 
 /**
- * A workflow as n8n's database keeps it between runs, as far as runs share it: its id and its static data, as
- * JSON. A run loads a copy when it starts; n8n-core hands the changed object to the end-of-run hook, which saves it
- * unless the run was manual (n8n execution-lifecycle-hooks.js hookFunctionsSave); a cancelled run's hook never
- * runs. A new Harness per run with the same SavedWorkflow is "the next execution".
+ * A workflow as n8n's database keeps it between runs, shared by Harness instances (a new Harness per run is "the
+ * next execution", as a restart or another process would run it): its id and its static data as JSON, loaded as
+ * a copy when a run starts and saved by the end-of-run hook unless the run was manual (n8n
+ * execution-lifecycle-hooks.js hookFunctionsSave); a cancelled run's hook never runs.
  */
 export class SavedWorkflow {
 	private static count = 0;
@@ -46,13 +48,39 @@ export class SavedWorkflow {
 
 export interface WorkflowSpec {
 	/** The package's nodes, in order: each one's output is the next one's input. */
-	nodes: Array<{ type: string; name?: string; parameters: Record<string, unknown>; continueOnFail?: boolean }>;
+	nodes: Array<{
+		type: string;
+		name?: string;
+		parameters: Record<string, unknown>;
+		continueOnFail?: boolean;
+		/** n8n's Retry On Fail: the engine runs the node again (at most `maxTries` times) when it fails. */
+		retryOnFail?: boolean;
+		maxTries?: number;
+		waitBetweenTries?: number;
+	}>;
+	/** Sub-nodes (a chat memory): each supplies the node at `to` (an index of `nodes`) through `connection`. */
+	subNodes?: Array<{ type: string; name: string; parameters: Record<string, unknown>; to: number; connection: NodeConnectionType }>;
 	/** What the trigger emits (json and binary). */
 	input?: INodeExecutionData[];
 	credentialId?: string;
 	mode?: WorkflowExecuteMode;
-	/** The saved workflow this run loads its static data from and saves it into, as n8n does. */
+	/** The workflow's id: its static data is kept under it between runs, as n8n keeps it in its database. */
+	workflowId?: string;
+	/** A workflow saved outside this Harness (its id and static data), for runs in several Harness instances. */
 	saved?: SavedWorkflow;
+	/**
+	 * The Chat Trigger's Response Mode "Streaming": n8n's `streamingEnabled` and a `sendChunk` handler, as
+	 * workflow-runner.js adds it (n8n 2.41.1); the chunks are recorded in `WorkflowRun.chunks`.
+	 */
+	streaming?: boolean;
+}
+
+/** One chunk as n8n writes it to the chat's response (a JSON line), with when it came. */
+export interface RecordedChunk {
+	type: string;
+	content?: string;
+	metadata: { nodeName: string; itemIndex: number; runIndex: number; timestamp: number };
+	receivedAt: number;
 }
 
 export interface WorkflowRun {
@@ -62,12 +90,21 @@ export interface WorkflowRun {
 	/** The error of the run, if a node failed. */
 	error: (Error & { description?: string; context?: Record<string, unknown> }) | undefined;
 	lastNodeName: string;
+	/** What the streaming chat received (`spec.streaming`), in order. */
+	chunks: RecordedChunk[];
 }
 
 export class Harness {
 	readonly credentials: CredentialStore;
 
 	readonly nodeTypes = new NodeTypes();
+
+	/**
+	 * Each workflow's static data as n8n's database keeps it: loaded as a copy when a run starts, saved whole when
+	 * a run that changed it ends, except in manual runs (n8n/dist/execution-lifecycle/execution-lifecycle-hooks.js;
+	 * workflow-static-data.service.js overwrites the whole object: of two overlapping runs the last one wins).
+	 */
+	readonly savedStaticData = new Map<string, IDataObject>();
 
 	/** `credentials`: a store shared with another Harness, as n8n's database is shared by the workers of a queue. */
 	constructor(options: { credentials?: CredentialStore } = {}) {
@@ -94,29 +131,45 @@ export class Harness {
 				position: [200 * (index + 1), 0] as [number, number],
 				parameters: node.parameters as INode['parameters'],
 				continueOnFail: node.continueOnFail,
+				retryOnFail: node.retryOnFail,
+				maxTries: node.maxTries,
+				waitBetweenTries: node.waitBetweenTries,
 				...(node.type.startsWith('test.')
 					? {}
 					: { credentials: { nemoVideoApi: { id: credentialId, name: 'NemoVideo test credential' } } }),
 			})),
 		];
+		const subNodes: INode[] = (spec.subNodes ?? []).map((sub, index) => ({
+			id: `sub-${index}`,
+			name: sub.name,
+			type: sub.type,
+			typeVersion: 1,
+			position: [200 * (sub.to + 1), 200] as [number, number],
+			parameters: sub.parameters as INode['parameters'],
+		}));
 		const connections: IConnections = {};
 		for (let index = 0; index < nodes.length - 1; index++) {
 			connections[nodes[index].name] = {
 				main: [[{ node: nodes[index + 1].name, type: 'main', index: 0 }]],
 			};
 		}
+		(spec.subNodes ?? []).forEach((sub) => {
+			connections[sub.name] = { [sub.connection]: [[{ node: nodes[sub.to + 1].name, type: sub.connection, index: 0 }]] };
+		});
+		nodes.push(...subNodes);
 		withDefaultParameters(this.nodeTypes, nodes);
-		const workflowId = spec.saved?.id ?? 'wf-test';
+		const workflowId = spec.saved?.id ?? spec.workflowId ?? 'wf-test';
 		const mode = spec.mode ?? 'manual';
+		const loaded = spec.saved ? spec.saved.staticData : JSON.stringify(this.savedStaticData.get(workflowId) ?? {});
 		const workflow = new Workflow({
 			id: workflowId,
+			staticData: JSON.parse(loaded) as IDataObject,
 			name: 'test',
 			nodes,
 			connections,
 			active: false,
 			nodeTypes: this.nodeTypes,
 			settings: { executionOrder: 'v1' },
-			staticData: spec.saved ? JSON.parse(spec.saved.staticData) : undefined,
 		});
 
 		const hooks = new ExecutionLifecycleHooks(mode, newExecutionId(), {
@@ -133,14 +186,25 @@ export class Harness {
 		let resolveFinished: (run: IRun) => void = () => {};
 		const finished = new Promise<IRun>((resolve) => (resolveFinished = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run, newStaticData) => {
-			if (spec.saved && newStaticData && mode !== 'manual') {
-				spec.saved.staticData = JSON.stringify(newStaticData);
-				spec.saved.saves++;
+			if (newStaticData && mode !== 'manual') {
+				this.savedStaticData.set(workflowId, JSON.parse(JSON.stringify(newStaticData)) as IDataObject);
+				if (spec.saved) {
+					spec.saved.staticData = JSON.stringify(newStaticData);
+					spec.saved.saves++;
+				}
 			}
 			resolveFinished(run);
 		});
 
 		const additionalData = additionalDataFor(this.credentials, hooks, workflowId);
+		const chunks: RecordedChunk[] = [];
+		if (spec.streaming) {
+			additionalData.streamingEnabled = true;
+			hooks.addHandler('sendChunk', (chunk) => {
+				const line = JSON.parse(JSON.stringify(chunk)) as Omit<RecordedChunk, 'receivedAt'>;
+				chunks.push({ ...line, receivedAt: Date.now() });
+			});
+		}
 
 		const runExecutionData: IRunExecutionData = createRunExecutionData({
 			executionData: {
@@ -151,7 +215,7 @@ export class Harness {
 		});
 
 		const execution = new WorkflowExecute(additionalData, mode, runExecutionData);
-		const lastNodeName = nodes[nodes.length - 1].name;
+		const lastNodeName = nodes[nodes.length - 1 - subNodes.length].name;
 		const promise = execution.processRunExecutionData(workflow);
 		const done = (async () => {
 			await initBinaryData();
@@ -170,6 +234,7 @@ export class Harness {
 				run,
 				lastNodeName,
 				error: run.data.resultData.error as WorkflowRun['error'],
+				chunks,
 				output: (nodeName = lastNodeName) => runData[nodeName]?.[0]?.data?.main?.[0] ?? [],
 			};
 		})();

@@ -1,63 +1,41 @@
-import type { IDataObject, IHttpRequestOptions } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 
-import { APP_NAME, ATTRIBUTION_HEADERS } from '../constants';
+import { APP_NAME } from '../constants';
 import { FormData, uuid } from '../vendor';
 import type { CallOptions, NemoVideoClient } from './client';
-import type { HttpResponse } from './http';
+import { asNodeError, isNemoVideoError } from './errors';
+import type { HttpResponse } from './send';
+import { CREDITS_PATH } from './tokenCalls';
+import { sleepUnlessCancelled } from './wait';
 
 /**
  * Every endpoint of the NemoVideo API, each with typed arguments and a typed answer. Calls go through the retry
- * engine (client.ts), except the anonymous token call and the token check, which the token keeper (auth.ts) sends
- * through n8n's helpers. The paths, numbered as in docs/nemovideo-api.md (Endpoints), use `me` for the token's user.
+ * engine (client.ts), except the anonymous token call (1) and the token check, which the token keeper (auth.ts)
+ * sends through n8n's helpers: those are defined below both, in tokenCalls.ts, with the balance's path (5). The
+ * paths, numbered as in docs/nemovideo-api.md (Endpoints), use `me` for the token's user.
  */
 const id = encodeURIComponent;
-const ANONYMOUS_ISSUER_PATH = '/api/auth/anonymous-token'; // 1
 const SESSION_PATH = `/api/tasks/me/with-session/${APP_NAME}`; // 2
 const RUN_SSE_PATH = '/run_sse'; // 3
 const uploadPath = (sessionId: string) => `/api/upload-video/${APP_NAME}/me/${id(sessionId)}`; // 4
-/** The balance (5): free, read-only and small, so it also serves as the check of a token. */
-export const CREDITS_PATH = '/api/credits/balance/simple';
 const statePath = (sessionId: string) => `/api/state/${APP_NAME}/me/${id(sessionId)}/latest`; // 6
 const RENDER_PATH = '/api/render/proxy/lambda'; // 7
 const renderStatusPath = (renderId: string) => `${RENDER_PATH}/${id(renderId)}`; // 8, and + /cancel
 const renderDownloadPath = (renderId: string) => `/api/render/proxy/${id(renderId)}/download`; // 8, the fallback download
 
-/** The call that fetches an anonymous token, as errors name it. */
-export const ANONYMOUS_TOKEN_CALL = `POST ${ANONYMOUS_ISSUER_PATH}`;
-
 /** Which item a call is for (named in its errors) and what else may end it. */
 export interface CallContext {
 	itemIndex?: number;
 	signal?: AbortSignal;
+	/** When the call must have ended, its retries included (epoch ms): a bounded tool call, a wait's deadline. */
+	deadline?: number;
 }
 
-// ---- headers and the calls sent through n8n's helpers --------------------------------------------------
-
-/**
- * The headers of every request (docs/nemovideo-api.md, Envelope, auth, headers): the attribution headers (without
- * them export fails with HTTP 402), the bearer token when there is one, and the client id when one is sent.
- */
-export function apiHeaders(sender: { token?: string; clientId?: string }): Record<string, string> {
-	const headers: Record<string, string> = { ...ATTRIBUTION_HEADERS };
-	if (sender.token !== undefined) headers.Authorization = `Bearer ${sender.token}`;
-	if (sender.clientId) headers['X-Client-Id'] = sender.clientId;
-	return headers;
-}
-
-/** Answers are read by the token keeper, not by n8n: a 429 must hold the gate, and a 401 must not make n8n renew. */
-const READ_BY_CALLER = { json: true, returnFullResponse: true, ignoreHttpStatusErrors: true, timeout: 30_000 } as const;
-
-/** The anonymous token call (POST, no token, no body): the client id says whose token it is. */
-export function anonymousTokenRequest(baseUrl: string, clientId: string): IHttpRequestOptions {
-	return { method: 'POST', url: `${baseUrl}${ANONYMOUS_ISSUER_PATH}`, headers: apiHeaders({ clientId }), ...READ_BY_CALLER };
-}
-
-/** The balance call as a token check: with `token`, that token; without, the one n8n's authenticate adds. */
-export function tokenCheckRequest(baseUrl: string, token?: string): IHttpRequestOptions {
-	const headers = token === undefined ? {} : { headers: apiHeaders({ token }) };
-	return { method: 'GET', url: `${baseUrl}${CREDITS_PATH}`, ...headers, ...READ_BY_CALLER };
+/** The item, signal and deadline of a call, as the client takes them. */
+function bounds(call: CallContext): Pick<CallOptions, 'itemIndex' | 'signal' | 'deadline'> {
+	return { itemIndex: call.itemIndex, signal: call.signal, deadline: call.deadline };
 }
 
 // ---- reading answers -------------------------------------------------------------------------------------
@@ -83,7 +61,7 @@ export async function createSession(client: NemoVideoClient, call: CallContext =
 		method: 'POST',
 		path: SESSION_PATH,
 		json: { task_name: 'project', language: 'en' },
-		itemIndex: call.itemIndex,
+		...bounds(call),
 	});
 	// A string even when the service wrote a JSON number: the client keeps long integers as their digits.
 	const sessionId = data.session_id;
@@ -99,7 +77,7 @@ export async function createSession(client: NemoVideoClient, call: CallContext =
 
 /** The session's latest state as the service answers it (session.ts reads it). */
 export async function state(client: NemoVideoClient, sessionId: string, call: CallContext = {}): Promise<IDataObject> {
-	return await client.call<IDataObject>({ method: 'GET', path: statePath(sessionId), itemIndex: call.itemIndex, signal: call.signal });
+	return await client.call<IDataObject>({ method: 'GET', path: statePath(sessionId), ...bounds(call) });
 }
 
 export interface Balance {
@@ -110,7 +88,7 @@ export interface Balance {
 
 /** The credit balance of the token's user. */
 export async function credits(client: NemoVideoClient, call: CallContext = {}): Promise<Balance> {
-	const data = await client.call<IDataObject>({ method: 'GET', path: CREDITS_PATH, itemIndex: call.itemIndex });
+	const data = await client.call<IDataObject>({ method: 'GET', path: CREDITS_PATH, ...bounds(call) });
 	const available = Number(data.available ?? 0);
 	const frozen = Number(data.frozen ?? 0);
 	return { available, frozen, total: Number(data.total ?? available + frozen) };
@@ -169,7 +147,7 @@ async function upload(
 	body: Pick<CallOptions, 'json' | 'stream' | 'fileName' | 'bodyTimeoutMs'>,
 ): Promise<UploadedFile[]> {
 	const path = uploadPath(sessionId);
-	const data = await client.call<IDataObject>({ method: 'POST', path, itemIndex: call.itemIndex, headersTimeoutMs: 300_000, ...body });
+	const data = await client.call<IDataObject>({ method: 'POST', path, ...bounds(call), headersTimeoutMs: 300_000, ...body });
 	return ((data.files as unknown[] | undefined) ?? []).map(toUploadedFile);
 }
 
@@ -235,6 +213,8 @@ export interface RenderStatus extends IDataObject {
 	url: string | null;
 	durationSeconds: number | null;
 	sizeBytes: number | null;
+	/** What the service said about the render (its `error` or `message`), when it said anything. */
+	statusMessage?: string;
 }
 
 /** Reads either documented poll shape: top level `{status, output:{url}}` or wrapped `{data:{status, outputUrl}}`. */
@@ -243,7 +223,9 @@ export function readRenderStatus(renderId: string, answer: unknown): RenderStatu
 	const b = ((body.data && typeof body.data === 'object' ? body.data : body) ?? {}) as IDataObject;
 	const output = (b.output ?? {}) as IDataObject;
 	const url = output.url ?? b.outputUrl ?? b.output_url ?? b.url;
+	const said = [b.error, b.message, b.msg].find((value): value is string => typeof value === 'string' && value.trim() !== '');
 	return {
+		...(said ? { statusMessage: said.trim().slice(0, 500) } : {}),
 		renderId: String(b.id ?? renderId),
 		status: String(b.status ?? 'pending').toLowerCase(),
 		progress: numberOrNull(b.progress),
@@ -259,18 +241,45 @@ export interface RenderRequest {
 	output: { format: string; quality: string };
 }
 
-/** Starts a render under a new unique id (a failed one is retried under another). */
+/** Failures that leave a render start's outcome unknown: the service may have started it and lost only the answer. */
+const UNKNOWN_OUTCOME: ReadonlySet<string> = new Set(['serverError', 'network', 'timeout', 'badResponse']);
+const RENDER_START_ATTEMPTS = 3;
+const RENDER_START_BACKOFF_MS = 1_000;
+
+/**
+ * Starts a render under a new unique id (a failed render is retried by the caller under another). Rendering costs
+ * no credits (docs/nemovideo-api.md, Endpoints 7), and after a charged AI message a lost start would end a paid
+ * job: a start that failed with a 5xx or a dropped connection is tried again under the same id, after asking for
+ * the render by that id first (issue 16 §1). One render runs, whatever the answers were.
+ */
 export async function startRender(client: NemoVideoClient, render: RenderRequest, call: CallContext = {}): Promise<RenderStatus> {
 	const renderId = `render_${uuid()}`;
-	// Not idempotent: the client sends it again only when the answer proves it was not done (429, 1001, 400).
-	const answer = await client.call({
-		method: 'POST',
-		path: RENDER_PATH,
-		json: { id: renderId, sessionId: render.sessionId, draft: render.draft, output: render.output },
-		idempotent: false,
-		itemIndex: call.itemIndex,
-	});
-	return { ...readRenderStatus(renderId, answer), renderId };
+	const json = { id: renderId, sessionId: render.sessionId, draft: render.draft, output: render.output };
+	for (let attempt = 1; ; attempt++) {
+		try {
+			// Not idempotent for the client: it sends it again only when the answer proves it was not done (429, 1001, 400).
+			const answer = await client.call({ method: 'POST', path: RENDER_PATH, json, idempotent: false, ...bounds(call) });
+			return { ...readRenderStatus(renderId, answer), renderId };
+		} catch (error) {
+			const failure = asNodeError(client.node, error, call.itemIndex);
+			// The id was taken after all: the start before this one reached the service.
+			if (attempt > 1 && isNemoVideoError(failure) && failure.httpStatus === 409) return await renderStatus(client, renderId, call);
+			if (!isNemoVideoError(failure) || !UNKNOWN_OUTCOME.has(failure.kind) || attempt >= RENDER_START_ATTEMPTS) throw failure;
+			const started = await renderIfStarted(client, renderId, call);
+			if (started) return started;
+			await sleepUnlessCancelled(RENDER_START_BACKOFF_MS, client.cancelSignal);
+		}
+	}
+}
+
+/** The render of this id, or undefined when the service answers that it has none (HTTP 404). */
+async function renderIfStarted(client: NemoVideoClient, renderId: string, call: CallContext): Promise<RenderStatus | undefined> {
+	try {
+		return await renderStatus(client, renderId, call);
+	} catch (error) {
+		if (isNemoVideoError(error) && error.httpStatus === 404) return undefined;
+		throw asNodeError(client.node, error, call.itemIndex);
+	}
 }
 
 /** One status check of a render. A read: safe to repeat. */
@@ -278,8 +287,7 @@ export async function renderStatus(client: NemoVideoClient, renderId: string, ca
 	const answer = await client.call({
 		method: 'GET',
 		path: renderStatusPath(renderId),
-		itemIndex: call.itemIndex,
-		signal: call.signal,
+		...bounds(call),
 		headersTimeoutMs: 30_000,
 	});
 	return readRenderStatus(renderId, answer);

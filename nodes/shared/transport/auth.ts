@@ -12,10 +12,10 @@ import { join } from 'node:path';
 
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
-import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './api';
 import { messageOf } from './envelope';
-import { NemoVideoApiError, asNodeError, describeFailure } from './errors';
-import { baseUrlProblem } from './http';
+import { NemoVideoApiError, asNodeError } from './errors';
+import { baseUrlProblem, originOf } from './origins';
+import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './tokenCalls';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
 
 /** How a request authenticates. Held in memory for one node execution only; the token itself lives in the credential. */
@@ -43,15 +43,6 @@ function normaliseBaseUrl(value: unknown): string {
 /** normaliseBaseUrl in n8n's expression language, for the credential test's request (it cannot call this code). */
 export const BASE_URL_EXPRESSION = `={{(($credentials.baseUrl || "").trim() || "${DEFAULT_BASE_URL}").replace(/\\/+$/, "")}}`;
 
-/** Scheme, host and port of a base URL: what a stored anonymous token (and its client id) is tied to. */
-export function originOf(baseUrl: string): string {
-	try {
-		return new URL(baseUrl).origin;
-	} catch {
-		return '';
-	}
-}
-
 /**
  * The origin that issued the stored anonymous token. Credentials saved before `tokenOrigin` existed hold a token
  * without it: such a token is taken as the default service's (where nearly every one came from), so it keeps
@@ -78,6 +69,27 @@ export function authFrom(data: ICredentialDataDecryptedObject): NemoVideoAuth | 
 		clientId: text(data.clientId) || undefined,
 		userId: text(data.anonymousUserId) || undefined,
 	};
+}
+
+/** The longest X-Client-Id the service takes (docs/nemovideo-api.md, endpoint 1). */
+const MAX_CLIENT_ID_LENGTH = 64;
+
+/**
+ * What is wrong with the credential for an anonymous token, before anything is sent: its Base URL (see
+ * baseUrlProblem), or a typed Client ID longer than the service takes. A typed Client ID is used exactly as typed,
+ * never cut or replaced, so a wrong one is an error to fix. With an own access token the Client ID is not used.
+ */
+export function credentialProblem(data: ICredentialDataDecryptedObject): { problem: string; fix: string } | undefined {
+	const problem = baseUrlProblem(normaliseBaseUrl(data.baseUrl));
+	if (problem) return { problem, fix: 'Fix the Base URL field of the NemoVideo API credential.' };
+	const clientId = text(data.clientId);
+	if (!text(data.accessToken) && clientId.length > MAX_CLIENT_ID_LENGTH) {
+		return {
+			problem: `the Client ID is ${clientId.length} characters long, more than the ${MAX_CLIENT_ID_LENGTH} NemoVideo takes`,
+			fix: 'Shorten the Client ID in the NemoVideo API credential, or leave it empty to have one made.',
+		};
+	}
+	return undefined;
 }
 
 /**
@@ -116,10 +128,10 @@ export function derivedClientId(credentialKey: string, origin: string): string {
  * keeper knows the credential, else random) and stores with the token. Never computable from outside: anyone who
  * could compute it could fetch this anonymous user's next token and read its sessions. One this package made
  * belongs to the origin it was sent to: a new origin gets a new one, so no host learns the id that fetches
- * another host's tokens. A Client ID the user typed is always kept.
+ * another host's tokens. A Client ID the user typed is always used as typed (credentialProblem refuses one too long).
  */
 function clientIdFor(data: ICredentialDataDecryptedObject, origin: string, made: () => string = uuid): string {
-	const clientId = text(data.clientId).slice(0, 64);
+	const clientId = text(data.clientId);
 	const generated = clientId !== '' && clientId === text(data.generatedClientId);
 	if (generated && text(data.tokenOrigin) !== '' && issuingOrigin(data) !== origin) return made();
 	return clientId || made();
@@ -131,7 +143,7 @@ function clientIdFor(data: ICredentialDataDecryptedObject, origin: string, made:
  */
 function askFor(data: ICredentialDataDecryptedObject, origin: string, credentialKey: string): ICredentialDataDecryptedObject {
 	const clientId = clientIdFor(data, origin, () => derivedClientId(credentialKey, origin));
-	const generated = clientId !== text(data.clientId).slice(0, 64);
+	const generated = clientId !== text(data.clientId);
 	return {
 		...data,
 		sessionToken: '',
@@ -157,9 +169,27 @@ function retryAfterOf(response: RawResponse): number | undefined {
 	return parseRetryAfter(Array.isArray(value) ? value[0] : value);
 }
 
-/** Every 429 holds the origin's gate, this one included (wait.ts has the rule). */
-function noteRateLimit(response: RawResponse, origin: string): void {
-	if (response.statusCode === 429) RateLimitGate.refused(origin, retryAfterOf(response));
+/** A 429 holds the gate it is for (wait.ts has the rule): the origin's, or the token calls' (tokenCallGate). */
+function noteRateLimit(response: RawResponse, gate: string): void {
+	if (response.statusCode === 429) RateLimitGate.refused(gate, retryAfterOf(response));
+}
+
+/**
+ * The gate of the anonymous token calls to an origin. A 429 there is the service's issuing quota (one token per
+ * client id, and per IP, every 7 days: docs/nemovideo-api.md, Endpoints 1), not a limit on how fast the origin
+ * takes requests. It holds the later token calls (another credential of this instance is refused by the same
+ * per-IP quota), but not every request: holding the renders and uploads of credentials with their own tokens
+ * for 30 s because one anonymous credential reached its weekly token would punish unrelated work (issue 16).
+ * A 429 on any other call holds the origin's gate, which the token calls pass too.
+ */
+export function tokenCallGate(origin: string): string {
+	return `${origin} anonymous-token`;
+}
+
+/** Waits until both gates a token call goes through are open. */
+async function passTokenCallGates(origin: string, signal?: AbortSignal): Promise<void> {
+	await RateLimitGate.pass(origin, signal);
+	await RateLimitGate.pass(tokenCallGate(origin), signal);
 }
 
 /** One GET of the balance with the stored token: true only when the service says 1001 (expired or invalid). */
@@ -191,6 +221,21 @@ function tokenRefused(response: RawResponse, body: IDataObject): Error {
 	});
 }
 
+/** True when `clientId` is the one the user typed in the credential, not one this package made. */
+function typedClientId(credentials: ICredentialDataDecryptedObject, clientId: string): boolean {
+	return clientId === text(credentials.clientId) && clientId !== text(credentials.generatedClientId);
+}
+
+function clientIdRefused(response: RawResponse, body: IDataObject): Error {
+	const error = new Error(
+		`NemoVideo refused the Client ID typed in the credential (HTTP ${response.statusCode}: ${messageOf(body) ?? 'no reason given'})`,
+	);
+	return Object.assign(error, {
+		tokenCallStatus: response.statusCode,
+		fix: 'Correct the Client ID in the NemoVideo API credential, or leave it empty to have one made.',
+	});
+}
+
 async function askForToken(helpers: IHttpRequestHelper, baseUrl: string, clientId: string): Promise<RawResponse> {
 	return (await helpers.helpers.httpRequest(anonymousTokenRequest(baseUrl, clientId))) as RawResponse;
 }
@@ -202,8 +247,7 @@ function issuedToken(
 	data: IDataObject,
 	origin: string,
 ): IDataObject {
-	const typed = text(credentials.clientId).slice(0, 64);
-	const generated = clientId !== typed || clientId === text(credentials.generatedClientId);
+	const generated = clientId !== text(credentials.clientId) || clientId === text(credentials.generatedClientId);
 	return {
 		sessionToken: String(data.token),
 		clientId,
@@ -224,7 +268,9 @@ async function fetchToken(
 	let clientId = clientIdFor(credentials, origin);
 	let response = await askForToken(helpers, baseUrl, clientId);
 	if (response.statusCode === 400) {
-		// The service did not take the client id: generate a well-formed one and try once more.
+		// A typed Client ID is the user's: never replaced (nor overwritten in the credential), reported instead.
+		if (typedClientId(credentials, clientId)) throw clientIdRefused(response, bodyOf(response));
+		// The service did not take an id this package made: make a well-formed random one and try once more.
 		clientId = uuid();
 		response = await askForToken(helpers, baseUrl, clientId);
 	}
@@ -233,9 +279,9 @@ async function fetchToken(
 	if (response.statusCode < 300 && (body.code === 0 || body.code === undefined) && data.token) {
 		return issuedToken(credentials, clientId, data, origin);
 	}
-	// A 429 with a Retry-After holds the gate. Without one it may be the answer to a race for this client
-	// id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
-	if (retryAfterOf(response) !== undefined) noteRateLimit(response, origin);
+	// A 429 with a Retry-After holds the token calls' gate. Without one it may be the answer to a race for this
+	// client id's one token: the token keeper first looks for the winner's token before it applies the 30 s rule.
+	if (retryAfterOf(response) !== undefined) noteRateLimit(response, tokenCallGate(origin));
 	throw tokenRefused(response, body);
 }
 
@@ -250,22 +296,23 @@ export async function preAuthenticate(
 	credentials: ICredentialDataDecryptedObject,
 ): Promise<IDataObject> {
 	const baseUrl = normaliseBaseUrl(credentials.baseUrl);
-	const problem = baseUrlProblem(baseUrl);
-	if (problem) throw new Error(`NemoVideo API credential: ${problem}`);
+	const wrong = credentialProblem(credentials);
+	if (wrong) throw new Error(`NemoVideo API credential: ${wrong.problem}`);
 	if (text(credentials.accessToken)) return {};
-	// A 429 on any call holds these calls too (at most the 120 s the node waits).
-	await RateLimitGate.pass(originOf(baseUrl));
+	// A 429 on any call holds these calls too, and one on a token call the next token call (at most 120 s).
+	await passTokenCallGates(originOf(baseUrl));
 	const stored = authFrom(credentials);
 	if (stored && !(await storedTokenExpired(helpers, baseUrl, stored.token))) return {};
 	return await fetchToken(helpers, credentials, baseUrl);
 }
 
 /** A failed token fetch, as n8n hands it back from httpRequestWithAuthentication (the credential's error is the cause). */
-function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; message: string } {
+function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; message: string; fix?: string } {
 	interface Refusal {
 		tokenCallStatus?: number;
 		retryAfterMs?: number;
 		message?: string;
+		fix?: string;
 	}
 	const outer = error as Refusal & { cause?: Refusal };
 	const cause = outer.cause ?? {};
@@ -273,6 +320,7 @@ function refusalOf(error: unknown): { status?: number; retryAfterMs?: number; me
 		status: cause.tokenCallStatus ?? outer.tokenCallStatus,
 		retryAfterMs: cause.retryAfterMs ?? outer.retryAfterMs,
 		message: String(cause.message ?? outer.message ?? ''),
+		fix: cause.fix ?? outer.fix,
 	};
 }
 
@@ -320,10 +368,10 @@ export class TokenKeeper {
 
 	private async readCredential(): Promise<ICredentialDataDecryptedObject> {
 		const data = await this.ctx.getCredentials(CREDENTIAL_TYPE);
-		const problem = baseUrlProblem(normaliseBaseUrl(data.baseUrl));
-		if (problem) {
-			throw new NodeOperationError(this.ctx.getNode(), `NemoVideo API credential: ${problem}`, {
-				description: 'Fix the Base URL field of the NemoVideo API credential.',
+		const wrong = credentialProblem(data);
+		if (wrong) {
+			throw new NodeOperationError(this.ctx.getNode(), `NemoVideo API credential: ${wrong.problem}`, {
+				description: wrong.fix,
 			});
 		}
 		return data;
@@ -435,7 +483,7 @@ export class TokenKeeper {
 		const refusal = refusalOf(error);
 		if (refusal.status !== 429) {
 			throw new NodeOperationError(this.ctx.getNode(), 'Could not get an anonymous NemoVideo token', {
-				description: `${refusal.message}. Check the Base URL of the NemoVideo API credential and try again, or set your own access token in it.`,
+				description: `${refusal.message}. ${refusal.fix ?? 'Check the Base URL of the NemoVideo API credential and try again, or set your own access token in it.'}`,
 			});
 		}
 		const rule = rateLimitRule(refusal.retryAfterMs);
@@ -446,16 +494,15 @@ export class TokenKeeper {
 			throw this.rateLimitError({ retryAfterMs: waitedMs ?? rule.waitMs, retryAfterTooLong: waitedMs === undefined });
 		}
 		const origin = originOf(baseUrl);
-		RateLimitGate.refused(origin, refusal.retryAfterMs);
-		await RateLimitGate.pass(origin, this.ctx.getExecutionCancelSignal());
+		RateLimitGate.refused(tokenCallGate(origin), refusal.retryAfterMs);
+		await passTokenCallGates(origin, this.ctx.getExecutionCancelSignal());
 		const late = await this.storedToken(staleToken);
 		return late ? { winner: late } : { waitedMs: rule.waitMs };
 	}
 
 	private rateLimitError(told: { retryAfterMs: number; retryAfterTooLong: boolean }): NemoVideoApiError {
 		const failure = { kind: 'rateLimited' as const, httpStatus: 429, operation: ANONYMOUS_TOKEN_CALL, ...told };
-		const { message, description } = describeFailure(failure, { anonymous: true });
-		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description);
+		return new NemoVideoApiError(this.ctx.getNode(), failure, { anonymous: true });
 	}
 
 	private async storedToken(staleToken: string | undefined): Promise<NemoVideoAuth | undefined> {

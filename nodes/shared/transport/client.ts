@@ -2,16 +2,18 @@ import type { IExecuteFunctions, INode } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
 import { uuid } from '../vendor';
-import { apiHeaders } from './api';
 import type { NemoVideoAuth } from './auth';
-import { TokenKeeper, originOf } from './auth';
+import { TokenKeeper } from './auth';
 import { DOWNLOAD_BODY_TIMEOUT_MS, downloadPublic, refuseNonFile } from './download';
+import { egressGuardFor } from './egressGuard';
 import type { Envelope } from './envelope';
 import { parseJsonKeepingBigIntegers, readEnvelope } from './envelope';
 import type { FailureContext, NemoVideoFailure, NemoVideoFailureKind } from './errors';
-import { NemoVideoApiError, classifyAnswer, describeFailure } from './errors';
-import type { HttpResponse } from './http';
-import { BodyTooLargeError, egressGuardFor, headerValue, readTextBody, sameOrigin, sendHttp } from './http';
+import { NemoVideoApiError, classifyAnswer } from './errors';
+import { apiHeaders } from './headers';
+import { originOf, sameOrigin } from './origins';
+import type { HttpResponse } from './send';
+import { BodyTooLargeError, headerValue, readTextBody, sendHttp } from './send';
 import { RateLimitGate, isAbortError, parseRetryAfter, sleepUnlessCancelled } from './wait';
 
 /** A JSON answer larger than this is refused: no documented answer comes close. */
@@ -41,8 +43,13 @@ export interface CallOptions {
 	bodyTimeoutMs?: number;
 	itemIndex?: number;
 	fileName?: string;
-	/** An extra signal that ends this call (a per-item deadline); the execution's cancel signal always does. */
+	/** An extra signal that ends this call; the execution's cancel signal always does. */
 	signal?: AbortSignal;
+	/**
+	 * When the call, with its retries and waits, must have ended (epoch ms): a bounded tool call's remaining time,
+	 * a wait's deadline. No attempt or retry starts after it, and every attempt gets only the time that is left.
+	 */
+	deadline?: number;
 	/** For the clean-up calls made because the execution was cancelled (cancelling a render). */
 	ignoreExecutionCancel?: boolean;
 }
@@ -71,6 +78,11 @@ function redactToken(message: string | undefined, token: string): string | undef
 function describeOperation(options: Pick<CallOptions, 'method' | 'path'>): string {
 	// Paths carry session and render ids, never secrets; the query string is left out on purpose.
 	return `${options.method} ${options.path.split('?')[0]}`;
+}
+
+/** The time a call has left before its deadline (no deadline: no limit). */
+function timeLeft(options: Pick<CallOptions, 'deadline'>): number {
+	return options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - Date.now();
 }
 
 /** Base URL + path, or the caller's whole URL, which must stay on the credential's origin: it carries the token. */
@@ -167,7 +179,7 @@ export class NemoVideoClient {
 	 */
 	async download(
 		source: { url: string } | { path: string },
-		call: { itemIndex?: number; signal?: AbortSignal } = {},
+		call: Pick<CallOptions, 'itemIndex' | 'signal' | 'deadline'> = {},
 	): Promise<HttpResponse> {
 		const auth = await this.tokens.get();
 		if ('url' in source && !sameOrigin(source.url, auth.baseUrl)) {
@@ -181,6 +193,7 @@ export class NemoVideoClient {
 			accept: '*/*',
 			itemIndex: call.itemIndex,
 			signal: call.signal,
+			deadline: call.deadline,
 			bodyTimeoutMs: DOWNLOAD_BODY_TIMEOUT_MS,
 		});
 		return await refuseNonFile(response);
@@ -192,8 +205,7 @@ export class NemoVideoClient {
 			userId: auth?.userId,
 			fileName: options.fileName,
 		};
-		const { message, description } = describeFailure(failure, context);
-		return new NemoVideoApiError(this.ctx.getNode(), failure, message, description, options.itemIndex);
+		return new NemoVideoApiError(this.ctx.getNode(), failure, context, options.itemIndex);
 	}
 
 	/** Sends the call until it succeeds or its retry budget says the failure stands. */
@@ -215,7 +227,13 @@ export class NemoVideoClient {
 		expected: Expected,
 	): Promise<{ done: Exchanged } | { failure: NemoVideoFailure }> {
 		const signal = this.signalFor(options);
-		if (!options.ignoreExecutionCancel) await RateLimitGate.pass(originOf(auth.baseUrl), signal);
+		const left = timeLeft(options);
+		if (left <= 0) return { failure: { kind: 'timeout', operation: describeOperation(options) } };
+		try {
+			if (!options.ignoreExecutionCancel) await RateLimitGate.pass(originOf(auth.baseUrl), signal);
+		} catch (error) {
+			return { failure: this.transportFailure(error, options) };
+		}
 		const outgoing = await this.bodyFor(options);
 		let response: HttpResponse;
 		try {
@@ -225,7 +243,7 @@ export class NemoVideoClient {
 				headers: { ...this.headersFor(auth, options), ...outgoing.headers },
 				body: outgoing.body,
 				signal,
-				headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+				headersTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, left),
 				bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
 			});
 		} catch (error) {
@@ -250,9 +268,10 @@ export class NemoVideoClient {
 	): Promise<void> {
 		if (failure.kind === 'rateLimited') {
 			// Every 429 holds the origin's gate for every request (the one rule, wait.ts); the retry waits there.
-			const told = budget.afterRateLimit(failure, RateLimitGate.refused(originOf(auth.baseUrl), failure.retryAfterMs));
-			if (told === undefined) return;
-			throw this.toError(told, auth, options);
+			const rule = RateLimitGate.refused(originOf(auth.baseUrl), failure.retryAfterMs);
+			const told = budget.afterRateLimit(failure, rule);
+			if (told === undefined && rule.waitMs < timeLeft(options)) return;
+			throw this.toError(told ?? { ...failure, retryAfterMs: rule.waitMs, retryAfterTooLong: true }, auth, options);
 		}
 		if (failure.kind === 'tokenExpired' && auth.anonymous && budget.takeOnce('renewal')) {
 			await this.tokens.renew(auth);
@@ -262,16 +281,17 @@ export class NemoVideoClient {
 			this.extraClientId = auth.clientId ?? uuid();
 			return;
 		}
-		if (TRANSIENT.has(failure.kind) && budget.takeTransient()) {
+		if (TRANSIENT.has(failure.kind) && TRANSIENT_BACKOFF_MS < timeLeft(options) && budget.takeTransient()) {
 			await sleepUnlessCancelled(TRANSIENT_BACKOFF_MS, this.cancelSignal);
 			return;
 		}
 		throw this.toError(failure, auth, options);
 	}
 
-	private signalFor(options: Pick<CallOptions, 'signal' | 'ignoreExecutionCancel'>): AbortSignal | undefined {
+	private signalFor(options: Pick<CallOptions, 'signal' | 'ignoreExecutionCancel' | 'deadline'>): AbortSignal | undefined {
 		const execution = options.ignoreExecutionCancel ? undefined : this.cancelSignal;
-		const signals = [execution, options.signal].filter(
+		const deadline = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - Date.now()));
+		const signals = [execution, options.signal, deadline].filter(
 			(signal): signal is AbortSignal => signal !== undefined,
 		);
 		if (signals.length === 0) return undefined;
@@ -352,7 +372,8 @@ export class NemoVideoClient {
 		const operation = describeOperation(options);
 		if (this.cancelSignal?.aborted && !options.ignoreExecutionCancel) return { kind: 'cancelled', operation };
 		const code = (error as { code?: string }).code ?? '';
-		if (isAbortError(error) || code.includes('TIMEOUT')) return { kind: 'timeout', operation };
+		const deadlinePassed = timeLeft(options) <= 0 || (error as { name?: string }).name === 'TimeoutError';
+		if (deadlinePassed || isAbortError(error) || code.includes('TIMEOUT')) return { kind: 'timeout', operation };
 		return { kind: 'network', operation, serviceMessage: code || (error as Error).message };
 	}
 }

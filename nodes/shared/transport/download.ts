@@ -1,5 +1,7 @@
-import type { EgressGuard, HttpResponse } from './http';
-import { discardBody, headerValue, packageEgressGuard, sendHttp } from './http';
+import type { EgressGuard } from './egressGuard';
+import { packageEgressGuard } from './egressGuard';
+import type { HttpResponse } from './send';
+import { discardBody, headerValue, sendHttp } from './send';
 
 /** The longest silence allowed between two chunks of a downloaded file. */
 export const DOWNLOAD_BODY_TIMEOUT_MS = 120_000;
@@ -9,7 +11,7 @@ const MAX_REDIRECTS = 3;
 /**
  * A plain download from a URL the service returned: no token, http(s) only, redirects checked by hand. The
  * address did not come from the credential, so every hop passes the outbound request guard (n8n's, else the
- * package's own from the N8N_SSRF_* settings: see egressGuardFor in http.ts).
+ * package's own from the N8N_SSRF_* settings: see egressGuardFor in egressGuard.ts).
  */
 export async function downloadPublic(
 	url: string,

@@ -34,10 +34,18 @@ export interface NemoVideoFailure {
 	retryAfterTooLong?: boolean;
 }
 
+/** Work the service already charged for when a call failed: the AI message was taken in this session. */
+export interface ChargedWork {
+	sessionId: string;
+	renderId?: string;
+}
+
 export interface FailureContext {
 	anonymous: boolean;
 	userId?: string;
 	fileName?: string;
+	/** Set when the failure came after a charged step: the advice then never says to run the same call again. */
+	charged?: ChargedWork;
 }
 
 /** An error of the NemoVideo transport: an n8n NodeApiError that also says what kind of failure it was. */
@@ -50,11 +58,12 @@ export class NemoVideoApiError extends NodeApiError {
 
 	constructor(
 		node: INode,
-		failure: NemoVideoFailure,
-		message: string,
-		description: string,
+		readonly nemoVideoFailure: NemoVideoFailure,
+		readonly failureContext: FailureContext,
 		itemIndex?: number,
 	) {
+		const failure = nemoVideoFailure;
+		const { message, description } = describeFailure(failure, failureContext);
 		const response: JsonObject = {
 			message: failure.serviceMessage ?? message,
 			operation: failure.operation,
@@ -70,6 +79,13 @@ export class NemoVideoApiError extends NodeApiError {
 		this.kind = failure.kind;
 		this.appCode = failure.appCode;
 		this.httpStatus = failure.httpStatus;
+	}
+
+	/** The same failure described as coming after charged work: the advice names that work instead of a retry. */
+	afterCharge(charged: ChargedWork): this {
+		this.failureContext.charged = charged;
+		this.description = describeFailure(this.nemoVideoFailure, this.failureContext).description;
+		return this;
 	}
 }
 
@@ -109,12 +125,22 @@ export function classifyAnswer(
 
 const acceptedTypes = ACCEPTED_FILE_TYPES.join(', ');
 
-function rateLimitTooLong(failure: NemoVideoFailure): { message: string; description: string } {
+function rateLimitTooLong(failure: NemoVideoFailure): FailureWords {
 	const seconds = Math.round((failure.retryAfterMs ?? 0) / 1000);
 	return {
 		message: `NemoVideo rate limit: the service asked to wait ${seconds} s`,
-		description: `The service refused ${failure.operation} once with HTTP 429 and asked to wait ${seconds} s (Retry-After), more than the ${MAX_RETRY_AFTER_MS / 1000} s this node waits, so it did not retry. Run the workflow again after that time, or use your own access token.`,
+		description: `The service refused ${failure.operation} once with HTTP 429 and asked to wait ${seconds} s (Retry-After), more than the ${MAX_RETRY_AFTER_MS / 1000} s this node waits, so it did not retry.`,
+		advice: 'Run the workflow again after that time, or use your own access token.',
 	};
+}
+
+/**
+ * What to do after a failure that came once the AI message was taken: it is paid for, so running the same node
+ * again would send it again and pay twice; Export & Wait finishes the video from the session (issue 16 §1).
+ */
+export function chargedWorkAdvice(charged: ChargedWork): string {
+	const render = charged.renderId ? ` Render ${charged.renderId} was started: Export & Wait with "Resume Render ID" ${charged.renderId} picks it up.` : '';
+	return `The AI message was already taken in session ${charged.sessionId} (it is paid for): running this node again would send it again and charge again. Finish the video without paying again with NemoVideo Export & Wait, "Session ID" ${charged.sessionId}.${render}`;
 }
 
 /** The user-facing words for each failure: what happened, and what to do about it. */
@@ -122,6 +148,20 @@ export function describeFailure(
 	failure: NemoVideoFailure,
 	context: FailureContext,
 ): { message: string; description: string } {
+	const words = describeKind(failure, context);
+	// A passing failure's advice ("try again") would pay twice after a charge: the charged work's advice replaces it.
+	if (context.charged) return { message: words.message, description: `${words.description} ${chargedWorkAdvice(context.charged)}` };
+	return { message: words.message, description: words.advice ? `${words.description} ${words.advice}` : words.description };
+}
+
+/** What happened, and (for a passing failure) the advice to try again, which does not hold after a charge. */
+interface FailureWords {
+	message: string;
+	description: string;
+	advice?: string;
+}
+
+function describeKind(failure: NemoVideoFailure, context: FailureContext): FailureWords {
 	const said = failure.serviceMessage ? ` The service said: "${failure.serviceMessage}".` : '';
 	switch (failure.kind) {
 		case 'tokenExpired':
@@ -179,27 +219,32 @@ export function describeFailure(
 			if (failure.retryAfterTooLong) return rateLimitTooLong(failure);
 			return {
 				message: 'NemoVideo rate limit: the request was refused twice',
-				description: `The service answered HTTP 429 (too many requests) again after the node waited${failure.retryAfterMs !== undefined ? ` ${Math.round(failure.retryAfterMs / 1000)} s` : ''} and retried once. Anonymous tokens are limited to one per client per 7 days. Wait a few minutes before running the workflow again, or use your own access token.`,
+				description: `The service answered HTTP 429 (too many requests) again after the node waited${failure.retryAfterMs !== undefined ? ` ${Math.round(failure.retryAfterMs / 1000)} s` : ''} and retried once. Anonymous tokens are limited to one per client per 7 days.`,
+				advice: 'Wait a few minutes before running the workflow again, or use your own access token.',
 			};
 		case 'serverError':
 			return {
 				message: `NemoVideo service error (HTTP ${failure.httpStatus ?? '5xx'})`,
-				description: `The service failed to answer ${failure.operation}.${said} This is usually temporary: try again in a minute, or turn on "Retry On Fail" in the node's settings.`,
+				description: `The service failed to answer ${failure.operation}.${said}`,
+				advice: 'This is usually temporary: try again in a minute, or turn on "Retry On Fail" in the node\'s settings.',
 			};
 		case 'network':
 			return {
 				message: 'Could not reach the NemoVideo service',
-				description: `The connection failed during ${failure.operation}.${said} Check the Base URL in the NemoVideo API credential and the network, then try again.`,
+				description: `The connection failed during ${failure.operation}.${said}`,
+				advice: 'Check the Base URL in the NemoVideo API credential and the network, then try again.',
 			};
 		case 'badResponse':
 			return {
 				message: 'NemoVideo sent an answer that could not be read',
-				description: `The answer to ${failure.operation} was not the JSON the API documents (HTTP ${failure.httpStatus ?? '?'}).${said} Check the Base URL in the credential points at the NemoVideo API; if it does, try again later.`,
+				description: `The answer to ${failure.operation} was not the JSON the API documents (HTTP ${failure.httpStatus ?? '?'}).${said}`,
+				advice: 'Check the Base URL in the credential points at the NemoVideo API; if it does, try again later.',
 			};
 		case 'timeout':
 			return {
 				message: 'NemoVideo did not answer in time',
-				description: `No answer to ${failure.operation} within the time limit.${said} Try again later, or raise the node's timeout.`,
+				description: `No answer to ${failure.operation} within the time limit.${said}`,
+				advice: "Try again later, or raise the node's timeout.",
 			};
 		case 'cancelled':
 			return {

@@ -1,152 +1,11 @@
+/**
+ * The outbound request guard: which addresses from the service's answers a request may go to (n8n's guard, else
+ * the package's own from n8n's N8N_SSRF_* settings), and the error that names a refused address and its setting.
+ */
 import { lookup as dnsLookup } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { BlockList, isIP } from 'node:net';
-import type { Readable } from 'node:stream';
-
-import type { Dispatcher } from '../vendor';
-import { Agent, ProxyAgent, request } from '../vendor';
-
-const POOL_OPTIONS = {
-	keepAliveTimeout: 10_000,
-	keepAliveMaxTimeout: 60_000,
-	connections: 32,
-} as const;
-const CONNECT_TIMEOUT_MS = 15_000;
-
-export interface HttpCall {
-	method: 'GET' | 'POST';
-	url: string;
-	headers: Record<string, string>;
-	body?: string | Readable;
-	signal?: AbortSignal;
-	/** Time allowed until the status line and headers arrive. */
-	headersTimeoutMs: number;
-	/** Longest silence allowed between two chunks of the body; 0 = none (the caller bounds it). */
-	bodyTimeoutMs: number;
-	/**
-	 * The outbound request guard for an address that did not come from the credential (a URL in the service's
-	 * answer). Calls to the credential's own base URL go without one: that host is the user's own choice.
-	 */
-	guard?: EgressGuard;
-}
-
-export type HttpResponse = Dispatcher.ResponseData;
-
-/**
- * Every request of the package goes through here: the API, uploads, the event stream and CDN downloads. It goes
- * through the proxy the environment names (see proxyFor), and, with a guard, only to an address the guard allows.
- */
-export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
-	const target = new URL(call.url);
-	const proxy = proxyFor(target);
-	if (call.guard) await checkTarget(target, call.guard, proxy !== undefined);
-	try {
-		return await request(target, {
-			method: call.method,
-			headers: call.headers,
-			body: call.body,
-			signal: call.signal,
-			dispatcher: proxy ? proxyAgent(proxy) : directAgent(call.guard),
-			headersTimeout: call.headersTimeoutMs,
-			bodyTimeout: call.bodyTimeoutMs,
-		});
-	} catch (error) {
-		const blocked = call.guard ? asBlockedError(error, target, call.guard) : undefined;
-		throw blocked ?? error;
-	}
-}
-
-// ---- proxy ----------------------------------------------------------------------------------------------------
-
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
-
-/** A proxy for one request, and the variable it came from (named in errors; the value may hold a password). */
-export interface ProxyChoice {
-	url: string;
-	variable: string;
-}
-
-/** A variable as proxy-from-env reads it: the lowercase name first; an empty value counts as unset. */
-function proxyVariable(env: NodeJS.ProcessEnv, name: string): { value: string; variable: string } | undefined {
-	for (const variable of [name.toLowerCase(), name.toUpperCase()]) {
-		const value = env[variable];
-		if (value) return { value, variable };
-	}
-	return undefined;
-}
-
-/**
- * The proxy for a URL by the rules n8n's own requests follow: n8n resolves its proxy with `proxy-from-env` 1.1
- * (a dependency of @n8n/backend-network), which takes, for a request of scheme S, the first set of
- * `npm_config_S_proxy`, `S_proxy`, `npm_config_proxy`, `all_proxy`, each name lowercase first, then uppercase (so
- * https uses HTTPS_PROXY, http HTTP_PROXY); `no_proxy` (or `npm_config_no_proxy`) exempts hosts. The npm_config_*
- * names are what npm sets from its own proxy settings when it starts a process, so `npm run`/`npx n8n` behave alike.
- * undici's EnvHttpProxyAgent differs on five points, which is why it is not used: an empty lowercase variable
- * hides the uppercase one there; https goes through HTTP_PROXY when HTTPS_PROXY is unset; ALL_PROXY and the npm
- * names are ignored; and a NO_PROXY entry `example.com` exempts its subdomains too. A proxy without a scheme gets
- * the request's scheme, as in proxy-from-env. The variables are read on every request (a few lookups), so a
- * changed environment takes effect at once.
- */
-export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): ProxyChoice | undefined {
-	const scheme = target.protocol.replace(/:$/, '');
-	const port = Number(target.port) || DEFAULT_PORTS[target.protocol] || 0;
-	if (target.hostname === '' || !shouldProxy(target.hostname, port, env)) return undefined;
-	const chosen = [`npm_config_${scheme}_proxy`, `${scheme}_proxy`, 'npm_config_proxy', 'all_proxy']
-		.map((name) => proxyVariable(env, name))
-		.find((found) => found !== undefined);
-	if (!chosen) return undefined;
-	const url = chosen.value.includes('://') ? chosen.value : `${scheme}://${chosen.value}`;
-	return { url, variable: chosen.variable };
-}
-
-/**
- * proxy-from-env's NO_PROXY rules: entries split on commas or spaces; `*` alone exempts every host; `host:port`
- * applies to that port only; a plain entry matches that host exactly; `.example.com` and `*.example.com` match
- * its subdomains; `*example.com` matches any host ending so. IP ranges (CIDR) are not understood, as there.
- */
-function shouldProxy(hostname: string, port: number, env: NodeJS.ProcessEnv): boolean {
-	const noProxy = ((proxyVariable(env, 'npm_config_no_proxy') ?? proxyVariable(env, 'no_proxy'))?.value ?? '').toLowerCase();
-	if (noProxy === '') return true;
-	if (noProxy === '*') return false;
-	return noProxy.split(/[,\s]/).every((entry) => entry === '' || !noProxyEntryMatches(entry, hostname, port));
-}
-
-function noProxyEntryMatches(entry: string, hostname: string, port: number): boolean {
-	const withPort = /^(.+):(\d+)$/.exec(entry);
-	const entryPort = withPort ? Number.parseInt(withPort[2], 10) : 0;
-	if (entryPort && entryPort !== port) return false;
-	const host = withPort ? withPort[1] : entry;
-	if (!/^[.*]/.test(host)) return hostname === host;
-	return hostname.endsWith(host.startsWith('*') ? host.slice(1) : host);
-}
-
-class ProxySettingError extends Error {
-	constructor(readonly variable: string) {
-		super(`The proxy in ${variable} is not a valid URL: set it to http://host:port (or unset it)`);
-	}
-}
-
-/** One pool per proxy, made when a request first needs it: a proxy set later (or by a test) is picked up. */
-const proxyAgents = new Map<string, Dispatcher>();
-
-function proxyAgent(proxy: ProxyChoice): Dispatcher {
-	let agent = proxyAgents.get(proxy.url);
-	if (!agent) {
-		if (!URL.canParse(proxy.url)) throw new ProxySettingError(proxy.variable);
-		agent = new ProxyAgent({
-			uri: proxy.url,
-			...POOL_OPTIONS,
-			// http requests go to the proxy as absolute-URI requests, as n8n's do; https ones through CONNECT.
-			proxyTunnel: false,
-			proxyTls: { timeout: CONNECT_TIMEOUT_MS },
-		});
-		proxyAgents.set(proxy.url, agent);
-	}
-	return agent;
-}
-
-// ---- outbound request guard -----------------------------------------------------------------------------------
 
 /** What a verdict of n8n's guard looks like (n8n-workflow's Result). */
 export type EgressVerdict = { ok: true } | { ok: false; error: Error };
@@ -382,7 +241,7 @@ class EgressPolicy implements EgressFilter {
  * the host name lists and an IP literal can be checked here: a name that the proxy resolves to a blocked address
  * is caught only if the proxy itself refuses internal addresses (n8n's own requests have the same limit).
  */
-async function checkTarget(target: URL, guard: EgressGuard, proxied: boolean): Promise<void> {
+export async function checkTarget(target: URL, guard: EgressGuard, proxied: boolean): Promise<void> {
 	const verdict = proxied ? checkNameOnly(target, guard) : await guard.filter.validateUrl(target);
 	if (!verdict.ok) throw asBlockedError(verdict.error, target, guard) ?? verdict.error;
 }
@@ -419,7 +278,7 @@ function refusalOf(error: unknown): { ip?: string; hostname?: string; name: stri
 	return undefined;
 }
 
-function asBlockedError(error: unknown, target: URL, guard: EgressGuard): OutboundRequestBlockedError | undefined {
+export function asBlockedError(error: unknown, target: URL, guard: EgressGuard): OutboundRequestBlockedError | undefined {
 	const refusal = refusalOf(error);
 	if (!refusal) return undefined;
 	const host = target.hostname;
@@ -438,96 +297,4 @@ function asBlockedError(error: unknown, target: URL, guard: EgressGuard): Outbou
 		`Refused to fetch ${target.origin}: ${host === ip ? ip : `${host} resolves to ${ip}, which`} is in a blocked IP range for ${whose}`,
 		`The address came from NemoVideo's answer, not from the credential. To allow it, add "${host}" to N8N_SSRF_ALLOWED_HOSTNAMES or "${ip}${isIP(ip) === 6 ? '/128' : '/32'}" (or its range) to N8N_SSRF_ALLOWED_IP_RANGES, then restart n8n. The blocked ranges are N8N_SSRF_BLOCKED_IP_RANGES (default: private, loopback and link-local addresses).`,
 	);
-}
-
-// ---- direct connections -----------------------------------------------------------------------------------------
-
-function newAgent(lookup?: LookupFunction): Agent {
-	return new Agent({ ...POOL_OPTIONS, connect: { timeout: CONNECT_TIMEOUT_MS, ...(lookup ? { lookup } : {}) } });
-}
-
-/** One keep-alive pool for every call to the API: connections are reused across items and nodes. */
-let apiAgent: Agent | undefined;
-/** A pool per guard, whose connections resolve names through the guard's lookup. */
-const guardedAgents = new WeakMap<EgressFilter, Agent>();
-
-function directAgent(guard: EgressGuard | undefined): Agent {
-	if (!guard) return (apiAgent ??= newAgent());
-	let agent = guardedAgents.get(guard.filter);
-	if (!agent) {
-		agent = newAgent(guard.filter.createSecureLookup());
-		guardedAgents.set(guard.filter, agent);
-	}
-	return agent;
-}
-
-// ---- bodies and origins -----------------------------------------------------------------------------------------
-
-export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
-	const value = headers[name.toLowerCase()];
-	return Array.isArray(value) ? value[0] : value;
-}
-
-export class BodyTooLargeError extends Error {
-	constructor(readonly limit: number) {
-		super(`The answer was larger than ${limit} bytes`);
-	}
-}
-
-/** Reads a whole (small) body as text, refusing to hold more than `limit` bytes. */
-export async function readTextBody(response: HttpResponse, limit: number): Promise<string> {
-	const declared = Number(headerValue(response.headers, 'content-length'));
-	if (Number.isFinite(declared) && declared > limit) {
-		response.body.destroy();
-		throw new BodyTooLargeError(limit);
-	}
-	const chunks: Buffer[] = [];
-	let size = 0;
-	for await (const chunk of response.body) {
-		const buffer = chunk as Buffer;
-		size += buffer.length;
-		if (size > limit) {
-			response.body.destroy();
-			throw new BodyTooLargeError(limit);
-		}
-		chunks.push(buffer);
-	}
-	return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Drains and discards a body so the connection can be reused; never throws. */
-export async function discardBody(response: HttpResponse): Promise<void> {
-	try {
-		await response.body.dump({ limit: 64 * 1024 });
-	} catch {
-		response.body.destroy();
-	}
-}
-
-/** The bearer token goes to the credential's base URL only: the same scheme, host and port. */
-export function sameOrigin(a: string, b: string): boolean {
-	try {
-		return new URL(a).origin === new URL(b).origin;
-	} catch {
-		return false;
-	}
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-function isLoopbackHost(hostname: string): boolean {
-	return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-/** Returns a reason why a base URL is refused, or undefined when it may carry a token. */
-export function baseUrlProblem(baseUrl: string): string | undefined {
-	let url: URL;
-	try {
-		url = new URL(baseUrl);
-	} catch {
-		return `"${baseUrl}" is not a URL`;
-	}
-	if (url.protocol === 'https:') return undefined;
-	if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
-	return `"${url.origin}" is not https: the token would travel unencrypted. Use an https:// Base URL (plain http is accepted only for a loopback address such as http://127.0.0.1)`;
 }
