@@ -117,8 +117,9 @@ function shownDefault(property: INodeProperties): string {
 function documentedParameters(properties: INodeProperties[], credentialFields = false): Map<string, INodeProperties> {
 	const byName = new Map<string, INodeProperties>();
 	for (const property of properties) {
-		// The tool variant's own description (its default is the tool description) and n8n's hidden fields.
-		if (property.name === 'toolDescription' || property.type === 'hidden') continue;
+		// The tool variant's own description (its default is the tool description), n8n's hidden fields, and
+		// notices (a hint shown in the panel, not a parameter).
+		if (property.name === 'toolDescription' || property.type === 'hidden' || property.type === 'notice') continue;
 		if (property.type === 'collection' && !credentialFields) {
 			for (const option of property.options as INodeProperties[]) byName.set(`${property.displayName} → ${option.displayName}`, option);
 		} else byName.set(property.displayName, property);
@@ -211,7 +212,7 @@ describe('the error texts the README quotes are texts the built code produces', 
 	});
 
 	test('a text the code does not produce is caught', () => {
-		expect(patterns.some((pattern) => pattern.test('NemoVideo session not found — leave Session ID empty'))).toBe(false);
+		expect(patterns.some((pattern) => pattern.test('The render was too beautiful to finish — leave Quality empty'))).toBe(false);
 	});
 });
 

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { isAfterCharge } from './chargedWork';
 import { ChatReply } from './chatReply';
 import type { ChatCommand } from './chatRouting';
 import { routeMessage } from './chatRouting';
@@ -214,9 +215,11 @@ async function askTheAi(turn: Turn, prompt: string): Promise<void> {
 		generated = await generate(ctx, client, sessionId, prompt, options);
 	} catch (error) {
 		if (refusedBeforeTaken(error)) throw asNodeError(ctx.getNode(), error, itemIndex);
+		// After a charge the error's own advice names the workflow's Export & Wait node; the chat has "export".
+		const what = isAfterCharge(error) ? (error as Error).message : said(error);
 		throw problem(
 			turn,
-			`Your message reached NemoVideo, but its answer did not come back whole: ${said(error)} Please don't send the same message again (it could be charged twice): say "status" in a minute to see what changed.`,
+			`Your message reached NemoVideo, but its answer did not come back whole: ${what}. Please don't send the same message again (it could be charged twice): say "status" in a minute to see what changed, and "export" when the video is there.`,
 		);
 	}
 	reply.closePiece();
