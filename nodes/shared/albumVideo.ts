@@ -15,7 +15,6 @@ import { generate } from './generate';
 import { generateOptions, generationTimeoutOption } from './generateParameters';
 import { numberParameter } from './parameters';
 import { errorIds, pairedWith } from './itemLoop';
-import type { CollectionSettings } from './photoCollections';
 import type { AlbumPhoto, AlbumRecord, PhotoMemory } from './photoMemory';
 import { composePrompt, lengthSecondsProperty } from './photoToVideo';
 import { readSessionState } from './session';
@@ -27,8 +26,11 @@ import { uploadToSession } from './uploadGroups';
 
 const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
+/** The order of the photos in a video (Photo to Video's `options.order`). */
+export type PhotoOrder = 'input' | 'name' | 'dateTaken';
+
 /** The photos in the wanted order; ties (and photos without a date) keep the order they came in. */
-export function orderPhotos<T extends { n: string; d?: number }>(photos: T[], order: CollectionSettings['order']): T[] {
+export function orderPhotos<T extends { n: string; d?: number }>(photos: T[], order: PhotoOrder): T[] {
 	const indexed = photos.map((photo, arrival) => ({ photo, arrival }));
 	if (order === 'name') indexed.sort((a, b) => byName.compare(a.photo.n, b.photo.n) || a.arrival - b.arrival);
 	if (order === 'dateTaken') {
@@ -52,7 +54,8 @@ export interface AlbumRun {
 	ctx: IExecuteFunctions;
 	client: NemoVideoClient;
 	memory?: PhotoMemory;
-	settings: CollectionSettings;
+	order: PhotoOrder;
+	quietPeriodMinutes: number;
 	/** The pairedItem of an output made from these input items (none: an album of earlier runs). */
 	pairing: (itemIndexes: number[]) => IPairedItemData | IPairedItemData[];
 	/** Sessions whose video this run output: forgotten once the node has succeeded. */
@@ -89,7 +92,7 @@ function albumPrompt(run: AlbumRun, album: AlbumRecord): string {
 		ctx.getNodeParameter('aspectRatio', 0, '16:9') as string,
 		numberParameter(ctx, lengthSecondsProperty, 0),
 	);
-	const wanted = orderPhotos(album.photos, run.settings.order).map((photo) => photo.n);
+	const wanted = orderPhotos(album.photos, run.order).map((photo) => photo.n);
 	const uploaded = album.photos.map((photo) => photo.n);
 	if (wanted.every((name, index) => name === uploaded[index])) return prompt;
 	return `${prompt} Show the photos in this order: ${wanted.join(', ')}.`;
@@ -105,7 +108,7 @@ function albumOutput(run: AlbumRun, album: AlbumRecord, exported: INodeExecution
 		json: {
 			album: album.album,
 			photoCount: album.photos.length,
-			photos: orderPhotos(album.photos, run.settings.order).map((photo) => photo.n),
+			photos: orderPhotos(album.photos, run.order).map((photo) => photo.n),
 			...exported.json,
 			...extra,
 		},
@@ -234,7 +237,7 @@ export async function uploadIntoAlbum(run: AlbumRun, members: AlbumInput[]): Pro
  */
 export async function dueAlbumVideo(run: AlbumRun, due: AlbumRecord): Promise<INodeExecutionData[]> {
 	const memory = run.memory!;
-	const quietMs = run.settings.quietPeriodMinutes * 60_000;
+	const quietMs = run.quietPeriodMinutes * 60_000;
 	const charged = await memory.inAlbumQueue(due.key, async () => {
 		const album = memory.albums.find((record) => record.sessionId === due.sessionId);
 		const stillDue = album?.status === 'collecting' && album.lastPhotoAt + quietMs <= Date.now();

@@ -14,7 +14,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { NodeOperationError } from 'n8n-workflow';
 
 import { deliverPendingAlbum, dueAlbumVideo, eachAlbum, newAlbumVideo, orderPhotos, outputPairing, uploadIntoAlbum } from './albumVideo';
-import type { AlbumInput, AlbumRun } from './albumVideo';
+import type { AlbumInput, AlbumRun, PhotoOrder } from './albumVideo';
 import { concurrencyOption, groupingProperty } from './descriptions';
 import { exportSettings } from './exportParameters';
 import { generateOptions, generationTimeoutOption } from './generateParameters';
@@ -102,7 +102,7 @@ export const collectionOptions: INodeProperties[] = [
 
 export interface CollectionSettings {
 	grouping: string;
-	order: 'input' | 'name' | 'dateTaken';
+	order: PhotoOrder;
 	onlyNewPhotos: boolean;
 	minimumPhotos: number;
 	quietPeriodMinutes: number;
@@ -247,7 +247,7 @@ function newPhotos(photos: AlbumInput[], settings: CollectionSettings, memory: P
 }
 
 /** The photos by album, each album's photos in the wanted order. */
-function albumsOf(photos: AlbumInput[], order: CollectionSettings['order']): Map<string, AlbumInput[]> {
+function albumsOf(photos: AlbumInput[], order: PhotoOrder): Map<string, AlbumInput[]> {
 	const albums = new Map<string, AlbumInput[]>();
 	for (const photo of photos) albums.set(photo.key, [...(albums.get(photo.key) ?? []), photo]);
 	for (const [key, members] of albums) albums.set(key, orderPhotos(members, order));
@@ -299,7 +299,8 @@ export async function runCollections(ctx: IExecuteFunctions, settings: Collectio
 	}
 	try {
 		const { photos, failed, runnable } = await readInput(ctx, settings, remembers);
-		const run: AlbumRun = { ctx, client: new NemoVideoClient(ctx), memory, settings, pairing: outputPairing(runnable), delivered: [] };
+		const { order, quietPeriodMinutes } = settings;
+		const run: AlbumRun = { ctx, client: new NemoVideoClient(ctx), memory, order, quietPeriodMinutes, pairing: outputPairing(runnable), delivered: [] };
 		const outputs: INodeExecutionData[] = [];
 		const pending = memory?.albums.filter((album) => album.status === 'charged') ?? [];
 		outputs.push(...(await eachAlbum(run, pending, async (album) => await deliverPendingAlbum(run, album))));
