@@ -347,6 +347,22 @@ describe('quiet period: uploads that trickle in', () => {
 		expect(counts()).toEqual({ sessions: 2, uploads: 2, messages: 1, renders: 1 });
 	});
 
+	test('an album whose session the service no longer has is given up once, named; its photos count as new again', async () => {
+		const saved = new SavedWorkflow();
+		const folder = photos(2, 'inbox');
+		const params = { options: { quietPeriodMinutes: 0.02, onlyNewPhotos: true } };
+		await night(saved, folder, params);
+		const sessionId = emu.requestsTo('upload')[0].sessionId!;
+		emu.deleteSession(sessionId);
+		const lastUpload = emu.requestsTo('upload').at(-1)!.at;
+		await waitFor(() => Date.now() > lastUpload + 1300);
+		const due = await night(saved, [], params, { input: [{ json: {} }] });
+		expect(due.error?.description).toMatch(new RegExp(`Session ${sessionId} of album "all" no longer exists on NemoVideo.*count as new again`));
+		const again = await night(saved, folder, params);
+		expect(again.error).toBeUndefined();
+		expect(serviceCalls(emu).sessions).toBe(2);
+	});
+
 	test('without a quiet period an item without photos is still an error', async () => {
 		const run = await night(new SavedWorkflow(), [], { options: { onlyNewPhotos: true } }, { input: [{ json: {} }] });
 		expect(run.error?.message).toMatch(/has no binary/);

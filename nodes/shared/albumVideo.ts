@@ -19,7 +19,7 @@ import type { AlbumPhoto, AlbumRecord, PhotoMemory } from './photoMemory';
 import { composePrompt, lengthSecondsProperty } from './photoToVideo';
 import { readSessionState } from './session';
 import type { NemoVideoClient } from './transport/client';
-import { asNodeError } from './transport/errors';
+import { asNodeError, isNemoVideoError } from './transport/errors';
 import type { PendingFile } from './upload';
 import type { AlbumName, GroupFiles } from './uploadGroups';
 import { uploadToSession } from './uploadGroups';
@@ -161,6 +161,17 @@ interface Charged {
 }
 
 
+/**
+ * The album's session no longer exists on the service: the album is given up (its photos, gone with the session,
+ * count as new again and are made when they come again), and the error says so.
+ */
+function sessionGone(run: AlbumRun, album: AlbumRecord, error: { description?: string | null }, charged: boolean): void {
+	run.memory?.finishAlbum(album.sessionId);
+	const photos = charged ? 'its photos stay used (they were charged)' : 'its photos count as new again';
+	const note = `Session ${album.sessionId} of album "${album.album}" no longer exists on NemoVideo, with its ${album.photos.length} uploaded photos: the node gives the album up; ${photos}.`;
+	error.description = [error.description, note].filter(Boolean).join(' ');
+}
+
 /** The charged step and what follows: the AI message, the check that it built a video, the render. */
 async function generateAndRender(run: AlbumRun, { album: charged, undo }: Charged, itemIndexes: number[]): Promise<INodeExecutionData> {
 	const { ctx, client } = run;
@@ -174,6 +185,7 @@ async function generateAndRender(run: AlbumRun, { album: charged, undo }: Charge
 		// Not marked as after the charge (generate.ts, chargedWork.ts): refused before the AI took the message.
 		if (!isAfterCharge(error)) {
 			undo();
+			if (isNemoVideoError(error, 'sessionNotFound')) sessionGone(run, album, nodeError, false);
 			throw nodeError;
 		}
 		nodeError.description = `${nodeError.description ?? ''} Album "${album.album}" (session ${album.sessionId}) counts as charged: the next run renders what the AI built in that session, it does not send the message again.`.trim();
@@ -251,7 +263,14 @@ export async function dueAlbumVideo(run: AlbumRun, due: AlbumRecord): Promise<IN
 export async function deliverPendingAlbum(run: AlbumRun, album: AlbumRecord): Promise<INodeExecutionData[]> {
 	if (!run.memory?.claimAlbum(album.sessionId)) return [];
 	if (!album.renderId) {
-		const state = await readSessionState(run.client, album.sessionId, 0);
+		let state;
+		try {
+			state = await readSessionState(run.client, album.sessionId, 0);
+		} catch (error) {
+			const nodeError = asNodeError(run.ctx.getNode(), error, 0);
+			if (isNemoVideoError(error, 'sessionNotFound')) sessionGone(run, album, nodeError, true);
+			throw nodeError;
+		}
 		if (!state.readyToExport) {
 			run.memory.finishAlbum(album.sessionId);
 			throw albumError(
