@@ -218,7 +218,13 @@ async function readInput(
 	const urlItems = source === 'url' ? checked.itemIndexes : [];
 	for (const itemIndex of urlItems) {
 		for (const url of parseUrlList(ctx, itemIndex)) {
-			const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
+			const last = new URL(url).pathname.split('/').pop() || url;
+			let name = last;
+			try {
+				name = decodeURIComponent(last);
+			} catch {
+				// A malformed escape: the name as written.
+			}
 			photos.push({ url, itemIndex, n: name, k: remembers ? urlKey(url) : '', ...albumOf(settings.grouping, { itemIndex }) });
 		}
 	}
@@ -232,13 +238,14 @@ async function readInput(
 function newPhotos(photos: AlbumInput[], settings: CollectionSettings, memory: PhotoMemory | undefined): AlbumInput[] {
 	if (!memory) return photos;
 	const seenKeys = new Set<string>();
+	const inAlbums = memory.inAlbums();
 	const fresh: AlbumInput[] = [];
 	const usedAgain: string[] = [];
 	for (const photo of photos) {
 		if (seenKeys.has(photo.k)) continue;
 		seenKeys.add(photo.k);
 		if (memory.isUsed(photo.k)) usedAgain.push(photo.k);
-		if ((settings.onlyNewPhotos && memory.isUsed(photo.k)) || memory.inAlbum(photo.k)) continue;
+		if ((settings.onlyNewPhotos && memory.isUsed(photo.k)) || inAlbums.has(photo.k)) continue;
 		fresh.push(photo);
 	}
 	memory.renewSeen(usedAgain);
@@ -249,7 +256,11 @@ function newPhotos(photos: AlbumInput[], settings: CollectionSettings, memory: P
 /** The photos by album, each album's photos in the wanted order. */
 function albumsOf(photos: AlbumInput[], order: PhotoOrder): Map<string, AlbumInput[]> {
 	const albums = new Map<string, AlbumInput[]>();
-	for (const photo of photos) albums.set(photo.key, [...(albums.get(photo.key) ?? []), photo]);
+	for (const photo of photos) {
+		const members = albums.get(photo.key);
+		if (members) members.push(photo);
+		else albums.set(photo.key, [photo]);
+	}
 	for (const [key, members] of albums) albums.set(key, orderPhotos(members, order));
 	return albums;
 }

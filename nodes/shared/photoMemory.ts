@@ -195,9 +195,9 @@ export class PhotoMemory {
 		return this.shared.memory.used.has(key);
 	}
 
-	/** In an album's session already (collecting or charged). */
-	inAlbum(key: string): boolean {
-		return this.albums.some((album) => album.photos.some((photo) => photo.k === key));
+	/** The keys of the photos in albums' sessions already (collecting or charged). */
+	inAlbums(): Set<string> {
+		return new Set(this.albums.flatMap((album) => album.photos.map((photo) => photo.k)));
 	}
 
 	/** Claims photos for this run; returns the keys another live run had already claimed (left alone). */
