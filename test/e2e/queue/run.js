@@ -301,6 +301,10 @@ runTests(
         assert(JSON.stringify(asked) === JSON.stringify({ sessions: 1, messages: 1, renders: 1 }), `expected one session, one message, one render: ${JSON.stringify(asked)}`);
         const [[stored]] = pg.query(`select "staticData"::text from workflow_entity where id = '${flows.onlynew.workflowId}'`);
         assert(/photoCollections/.test(stored), `the workflow's static data holds no memory: ${String(stored).slice(0, 200)}`);
+        // The second job carried the memory the first one saved (the copy n8n takes when it queues a job), so this
+        // holds whichever worker ran it, not only through that worker's own process memory.
+        const [[carried]] = pg.query(`select "workflowData"::text from execution_data where "executionId" = '${executions[1].id}'`);
+        assert(/photoCollections/.test(carried), `the second job's workflow data holds no memory: ${String(carried).slice(0, 200)}`);
       },
     },
     {
