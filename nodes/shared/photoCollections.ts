@@ -77,7 +77,7 @@ export const collectionOptions: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to leave out photos this node already put into a video (by content: a renamed copy is the same photo). An album without a new photo makes no video and costs nothing. Remembered in the workflow; not after manual runs.',
+			'Whether to leave out photos this node already put into a video (by content: a renamed copy is the same photo). An album without a new photo makes no video and costs nothing. Remembered in the workflow, not after manual runs, and in queue mode only by each worker (see the README).',
 	},
 	{
 		displayName: 'Order',
