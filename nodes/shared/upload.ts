@@ -14,6 +14,10 @@ export interface PendingFile extends UploadPart {
 	itemIndex: number;
 	property: string;
 	type: AcceptedType;
+	/** The folder the file was read from, as n8n's file readers set it (albums by folder). */
+	directory?: string;
+	/** A stream of the file; `chunkSize` bounds each read (reading only the first bytes). */
+	open(chunkSize?: number): Promise<Readable>;
 }
 
 const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
@@ -166,14 +170,17 @@ export async function collectItemFiles(ctx: IExecuteFunctions, itemIndex: number
 async function storedBinary(
 	ctx: IExecuteFunctions,
 	binary: IBinaryData,
-): Promise<{ size: number; open: () => Promise<Readable> }> {
+): Promise<{ size: number; open: (chunkSize?: number) => Promise<Readable> }> {
 	const id = binary.id;
 	if (!id) {
 		const data = binary.data ?? '';
 		return { size: Buffer.byteLength(data, 'base64'), open: async () => Readable.from([Buffer.from(data, 'base64')]) };
 	}
 	const metadata = await ctx.helpers.getBinaryMetadata(id);
-	return { size: Number(metadata.fileSize ?? binary.bytes ?? 0), open: async () => await ctx.helpers.getBinaryStream(id) };
+	return {
+		size: Number(metadata.fileSize ?? binary.bytes ?? 0),
+		open: async (chunkSize?: number) => await ctx.helpers.getBinaryStream(id, chunkSize),
+	};
 }
 
 async function checkFile(
@@ -212,6 +219,7 @@ async function checkFile(
 		size,
 		type,
 		open,
+		...(binary.directory ? { directory: binary.directory } : {}),
 	};
 }
 
