@@ -11,7 +11,7 @@ function buildIcons() {
 }
 
 /**
- * Bundles the runtime libraries (undici, eventsource-parser, form-data, uuid) into dist/nodes/shared/vendor.js,
+ * Bundles the runtime libraries (undici, eventsource-parser, form-data, uuid, exif-reader) into dist/nodes/shared/vendor.js,
  * over tsc's output of nodes/shared/vendor.ts: n8n community packages may not declare runtime dependencies.
  */
 async function bundleVendor() {

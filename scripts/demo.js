@@ -70,7 +70,7 @@ async function main() {
     if (!video) throw new Error(`n8n wrote no MP4 into ${outDir}: see the Write Files node of example 1`);
     fs.mkdirSync(path.dirname(OUT_VIDEO), { recursive: true });
     fs.copyFileSync(video, OUT_VIDEO);
-    if ((result.files || []).length !== photos.length) throw new Error(`${(result.files || []).length} photos uploaded, expected ${photos.length}`);
+    if (result.photoCount !== photos.length) throw new Error(`a video of ${result.photoCount} photos, expected ${photos.length}`);
     // The emulator's render records carry their id as `id` (EmulatedRender in test/emulator/types.ts).
     /** @type {Partial<import('../test/e2e/lib/emulator').EmulatedRender>} */
     const render = (await emu.admin.renders()).find((x) => x.id === result.renderId) || {};

@@ -69,6 +69,23 @@ describe('a render start that fails is retried by its id (issue 16 §1)', () => 
 			expect(charged()).toEqual({ sessions: 1, messages: 1, renders: 1 });
 		}
 	});
+	test('a start taken whose answer is lost, and the look for it fails too: the error names the render, which is not started again', async () => {
+		emu.inject('renderStart', { kind: 'answerLost' });
+		emu.inject('renderPoll', { kind: 'serverError', status: 503 }, 3);
+		const run = seen.run(await harness.run({ nodes: [{ ...photoToVideo(), continueOnFail: true }] }));
+		expect(run.error).toBeUndefined();
+		const [item] = run.output();
+		const [render] = [...emu.renders.values()];
+		expect(item.json).toMatchObject({ renderId: render.id, sessionId: render.sessionId, charged: true });
+		expect(String(item.json.errorDescription)).toContain(`"Resume Render ID" ${render.id} picks it up`);
+		expect(charged()).toEqual({ sessions: 1, messages: 1, renders: 1 });
+		emu.clearFaults();
+		const resumed = seen.run(
+			await harness.run({ input: [item], nodes: [{ type: 'nemoVideoExport', parameters: { ...fast, options: { renderId: '={{ $json.renderId }}' } } }] }),
+		);
+		expect(resumed.output()[0].json).toMatchObject({ renderId: render.id, status: 'completed' });
+		expect(emu.renders.size).toBe(1);
+	});
 });
 
 describe('a failure after the message was taken (issue 16 §1)', () => {

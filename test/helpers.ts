@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
 
 import { version } from '../package.json';
+import type { NemoVideoEmulator } from './emulator';
 import type { WorkflowRun } from './harness';
 
 export const ATTRIBUTION = {
@@ -193,4 +194,14 @@ export function expectPackageNode(node: INodeType, name: string): void {
 	expect(node.description.name).toBe(name);
 	expect(node.description.usableAsTool).toMatchObject({ replacements: { description: expect.stringMatching(/NemoVideo/) } });
 	expect(node.description.credentials).toEqual([expect.objectContaining({ name: 'nemoVideoApi', required: true })]);
+}
+
+/** What the emulated service was asked to do, i.e. what could have been charged. */
+export function serviceCalls(emu: NemoVideoEmulator) {
+	return {
+		sessions: emu.requestsTo('session').length,
+		uploads: emu.requestsTo('upload').length,
+		messages: emu.requestsTo('sse').length,
+		renders: emu.requestsTo('renderStart').length,
+	};
 }

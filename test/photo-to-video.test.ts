@@ -11,6 +11,7 @@ import { NemoVideoUpload } from '../nodes/NemoVideoUpload/NemoVideoUpload.node';
 import type { NemoVideoEmulator } from './emulator';
 import { scratchFolder, withEmulator } from './fixtures';
 import type { Harness } from './harness';
+import { serviceCalls } from './helpers';
 
 const PHOTOS = [1, 2, 3, 4, 5].map((n) => join(__dirname, 'emulator', 'fixtures', 'photos', `photo-${n}.jpg`));
 const PHOTO_URLS = [1, 2, 3, 4, 5].map((n) => `https://photos.example.com/trip/photo-${n}.jpg`);
@@ -32,15 +33,7 @@ function textFile(name: string): string {
 	return path;
 }
 
-/** What the service was asked to do, i.e. what could have been charged. */
-function charged() {
-	return {
-		sessions: emu.requestsTo('session').length,
-		uploads: emu.requestsTo('upload').length,
-		messages: emu.requestsTo('sse').length,
-		renders: emu.requestsTo('renderStart').length,
-	};
-}
+const charged = () => serviceCalls(emu);
 
 describe('Source: URLs', () => {
 	test('five photo URLs make one video; the service gets the URLs, no file is read', async () => {

@@ -10,7 +10,6 @@ import {
 	concurrencyOption,
 	credentials,
 	fileSourceProperties,
-	groupingProperty,
 	nodeIcon,
 	promptProperty,
 	toolDescriptionProperty,
@@ -20,6 +19,7 @@ import { exportProperties, fileNameOption } from '../shared/exportParameters';
 import { generationTimeoutOption, streamBoundOptions } from '../shared/generateParameters';
 import { numberParameter } from '../shared/parameters';
 import { runGroups, runnableGroups } from '../shared/itemLoop';
+import { albumGroupingProperty, collectionOptions, collectionSettings, runCollections, usesCollections } from '../shared/photoCollections';
 import { checkAllGroups, checkedFilesOf, lengthSecondsProperty, photoToVideo } from '../shared/photoToVideo';
 import { groupItems } from '../shared/uploadGroups';
 
@@ -44,7 +44,7 @@ export class NemoVideoPhotoToVideo implements INodeType {
 		properties: [
 			toolDescriptionProperty(TOOL_DESCRIPTION),
 			...fileSourceProperties,
-			groupingProperty,
+			albumGroupingProperty,
 			{ ...promptProperty, required: false, description: 'What video to make of the photos' },
 			{
 				displayName: 'Aspect Ratio',
@@ -72,12 +72,15 @@ export class NemoVideoPhotoToVideo implements INodeType {
 					generationTimeoutOption,
 					...streamBoundOptions,
 					toolTimeoutOption,
+					...collectionOptions,
 				],
 			},
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const albums = collectionSettings(this);
+		if (usesCollections(albums)) return await runCollections(this, albums);
 		const grouping = this.getNodeParameter('grouping', 0, 'all') as string;
 		const concurrency = numberParameter(this, concurrencyOption(5), 0, { inOptions: true });
 		const groups = runnableGroups(this, groupItems(this, grouping, false));

@@ -205,12 +205,15 @@ class ExportRun {
 		const { current, signal } = this;
 		if (signal?.aborted && current) await cancelQuietly(this.client, current.renderId);
 		const nodeError = asNodeError(this.ctx.getNode(), error, this.itemIndex);
-		if (!current) return nodeError;
+		// A start whose outcome stayed unknown names the render that may have started (api.ts startRender).
+		const mayHaveStarted = renderIdsOf(nodeError)?.renderId;
+		const ids = mayHaveStarted && mayHaveStarted !== current?.renderId ? { ...this.ids, renderId: mayHaveStarted } : this.ids;
+		if (!current) return mayHaveStarted ? withRenderIds(nodeError, ids) : nodeError;
 		const stillRunning = !signal?.aborted && current.status !== 'failed';
 		if (!renderIdsOf(nodeError) && stillRunning) {
 			nodeError.description = `${nodeError.description ?? ''} This concerns ${renderLabel(this.ids)}, which may still be running. ${resumeAdvice(this.ids)}`.trim();
 		}
-		return withRenderIds(nodeError, this.ids);
+		return withRenderIds(nodeError, ids);
 	}
 
 	private atDeadline(current: RenderStatus, last: RenderStatus | undefined): INodeExecutionData {

@@ -14,6 +14,10 @@ export interface PendingFile extends UploadPart {
 	itemIndex: number;
 	property: string;
 	type: AcceptedType;
+	/** The folder the file was read from, as n8n's file readers set it (albums by folder). */
+	directory?: string;
+	/** A stream of the file; `chunkSize` bounds each read (reading only the first bytes). */
+	open(chunkSize?: number): Promise<Readable>;
 }
 
 const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
@@ -175,7 +179,7 @@ async function storedBinary(
 	const metadata = await ctx.helpers.getBinaryMetadata(id);
 	return {
 		size: Number(metadata.fileSize ?? binary.bytes ?? 0),
-		open: async (chunkBytes) => await ctx.helpers.getBinaryStream(id, chunkBytes),
+		open: async (chunkSize?: number) => await ctx.helpers.getBinaryStream(id, chunkSize),
 	};
 }
 
@@ -215,6 +219,7 @@ async function checkFile(
 		size,
 		type,
 		open,
+		...(binary.directory ? { directory: binary.directory } : {}),
 	};
 }
 

@@ -15,11 +15,13 @@ const FILES_PER_REQUEST = 10;
 
 /**
  * Groups input items into sessions. `all`: items that name the same session go together, and items that name
- * none share one new session; `perItem`: each item on its own.
+ * none share one new session; `perItem`: each item on its own; `folder` and `day` (Photo to Video's albums):
+ * every item together, their files then split into albums by albumOf.
  */
 export function groupItems(ctx: IExecuteFunctions, grouping: string, bySessionId: boolean): number[][] {
 	const indexes = ctx.getInputData().map((_, index) => index);
 	if (grouping === 'perItem') return indexes.map((index) => [index]);
+	if (grouping === 'folder' || grouping === 'day') return indexes.length ? [indexes] : [];
 	if (!bySessionId) return indexes.length ? [indexes] : [];
 	const groups = new Map<string, number[]>();
 	for (const index of indexes) {
@@ -27,6 +29,30 @@ export function groupItems(ctx: IExecuteFunctions, grouping: string, bySessionId
 		groups.set(key, [...(groups.get(key) ?? []), index]);
 	}
 	return [...groups.values()];
+}
+
+/** An album: its key (unique per grouping) and its name in the output. */
+export interface AlbumName {
+	key: string;
+	album: string;
+}
+
+/** Where photos without a date taken go when albums are days. */
+export const UNDATED_ALBUM = 'undated';
+
+/**
+ * The album of one file under a grouping: `folder`, the folder n8n's file reader read it from (its last part
+ * names the album; files without one, as from a cloud download, share the album `all`); `day`, the calendar day
+ * it was taken (`YYYY-MM-DD`, or `undated`); `perItem`, its item; `all`, one album.
+ */
+export function albumOf(grouping: string, file: { itemIndex: number; directory?: string }, day?: string): AlbumName {
+	if (grouping === 'folder' && file.directory) {
+		const name = file.directory.split(/[\\/]+/).filter(Boolean).pop() ?? file.directory;
+		return { key: `folder:${file.directory}`, album: name };
+	}
+	if (grouping === 'day') return { key: `day:${day ?? UNDATED_ALBUM}`, album: day ?? UNDATED_ALBUM };
+	if (grouping === 'perItem') return { key: `item:${file.itemIndex}`, album: `item ${file.itemIndex + 1}` };
+	return { key: 'all', album: 'all' };
 }
 
 export interface GroupFiles {

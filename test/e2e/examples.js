@@ -84,7 +84,7 @@ runTests(
         assert(r.exitCode === 0, `exit ${r.exitCode}: ${r.errorMessage}\n${r.stdout.slice(-3000)}`);
         const out = nodeOutput(r.result, 'Photo to Video');
         assert(out.length === 1 && out[0].status === 'completed', `Photo to Video output: ${JSON.stringify(out).slice(0, 500)}`);
-        assert(out[0].files.length === 5, `uploaded ${out[0].files.length} files, expected 5`);
+        assert(out[0].photoCount === 5 && out[0].album === path.basename(photosDir), `album ${out[0].album} of ${out[0].photoCount} photos, expected ${path.basename(photosDir)} of 5`);
         const info = checkVideo(outDir, await emu.admin.renders());
         assert(info.width === 1920 && info.height === 1080, `size ${info.width}x${info.height}, expected 1920x1080 (16:9)`);
         assert(Math.abs(info.durationSeconds - 15) < 0.5, `duration ${info.durationSeconds}, the example asks for 15 s`);
@@ -97,6 +97,39 @@ runTests(
         console.log(`     binary data mode ${binaryMode}: the MP4 item's binary data is ${video.id ? `stored as ${video.id.split(':')[0]}:…` : inline ? 'in the item (base64)' : 'missing'}`);
         if (binaryMode === 'default') assert(!video.id && inline, `in-memory mode, yet the MP4 item holds ${JSON.stringify({ id: video.id, inline })}`);
         else assert(String(video.id).startsWith(`${binaryMode}`), `${binaryMode} mode, yet the MP4 item's binary id is ${video.id}`);
+      },
+    },
+    {
+      name: 'example 1, nights 2 and 3 in the same database: nothing new, nothing charged; 5 new photos, one video of them',
+      fn: async () => {
+        const before = async () => Math.max(0, ...(await emu.admin.requests()).map((request) => request.seq));
+        const charged = async (since) => {
+          const routes = (await emu.admin.requests({ since })).map((request) => request.route);
+          const count = (route) => routes.filter((r) => r === route).length;
+          return { sessions: count('session'), uploads: count('upload'), messages: count('sse'), renders: count('renderStart') };
+        };
+        const outDir = path.join(work, 'out-1');
+        const videosBefore = videosIn(outDir).length;
+        const night2 = await before();
+        const two = await n8n.execute('e2eExample1');
+        console.log(`     night 2: exit ${two.exitCode ?? two.signal} in ${(two.durationMs / 1000).toFixed(1)} s`);
+        assert(two.exitCode === 0, `night 2 exit ${two.exitCode}: ${two.errorMessage}`);
+        assert(nodeOutput(two.result, 'Photo to Video').length === 0, `night 2 output: ${JSON.stringify(nodeOutput(two.result, 'Photo to Video')).slice(0, 300)}`);
+        const nothing = await charged(night2);
+        assert(JSON.stringify(nothing) === JSON.stringify({ sessions: 0, uploads: 0, messages: 0, renders: 0 }), `night 2 asked the service: ${JSON.stringify(nothing)}`);
+        assert(videosIn(outDir).length === videosBefore, 'night 2 wrote a video');
+
+        const fresh = copySamplePhotos(photosDir, 5, { variant: 'night3' });
+        const night3 = await before();
+        const three = await n8n.execute('e2eExample1');
+        console.log(`     night 3: exit ${three.exitCode ?? three.signal} in ${(three.durationMs / 1000).toFixed(1)} s`);
+        assert(three.exitCode === 0, `night 3 exit ${three.exitCode}: ${three.errorMessage}`);
+        const out = nodeOutput(three.result, 'Photo to Video');
+        assert(out.length === 1 && out[0].photoCount === 5, `night 3 output: ${JSON.stringify(out).slice(0, 500)}`);
+        assert(JSON.stringify([...out[0].photos].sort()) === JSON.stringify([...fresh].sort()), `night 3 video of ${out[0].photos}, expected the new ${fresh}`);
+        const once = await charged(night3);
+        assert(JSON.stringify(once) === JSON.stringify({ sessions: 1, uploads: 1, messages: 1, renders: 1 }), `night 3 asked the service: ${JSON.stringify(once)}`);
+        assert(videosIn(outDir).length === videosBefore + 1, `night 3 wrote ${videosIn(outDir).length - videosBefore} videos`);
       },
     },
     {

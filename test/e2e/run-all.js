@@ -13,6 +13,7 @@ const { packageTarball } = require('./lib/n8n');
 const SUITES = [
   { name: 'smoke@2.41', args: ['smoke.js'] },
   { name: 'examples@2.41', args: ['examples.js'] },
+  { name: 'synced-folder@2.41', args: ['synced-folder.js'] },
   { name: 'mcp@2.41', args: ['mcp.js'] },
   { name: 'screenshots@2.41', args: ['screenshots.js'] },
   { name: 'queue@2.41', args: ['queue/run.js'] },

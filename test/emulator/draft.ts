@@ -14,6 +14,8 @@ export interface PromptWishes {
 	ratio?: CanvasConfig['ratio'];
 	totalMs?: number;
 	title?: string;
+	/** File names in the order the photos should be shown ("… in this order: a.jpg, b.jpg."). */
+	order?: string[];
 }
 
 export function parsePrompt(text: string): PromptWishes {
@@ -35,6 +37,8 @@ export function parsePrompt(text: string): PromptWishes {
 	}
 	const title = /\btitled?\s*[:]?\s*["“'‘]([^"”'’]{1,80})["”'’]/i.exec(text);
 	if (title) w.title = title[1].trim();
+	const order = /\bin this order:\s*(.+?)\.?\s*$/i.exec(text);
+	if (order) w.order = order[1].split(/,\s*/).map((name) => name.trim()).filter(Boolean);
 	return w;
 }
 
@@ -57,7 +61,13 @@ export function applyPrompt(session: EmulatedSession, text: string): { visual: E
 	if (w.totalMs) session.wanted.totalMs = w.totalMs;
 	if (w.title) session.wanted.title = w.title;
 	session.canvas = { ...CANVASES[session.wanted.ratio ?? '16:9'] };
-	const visual = session.files.filter((f) => f.file_type !== 'audio');
+	const uploaded = session.files.filter((f) => f.file_type !== 'audio');
+	// Photos named in the wanted order come first, in that order; the others after, as uploaded.
+	const rank = (f: EmulatedFile) => {
+		const at = w.order?.indexOf(f.filename) ?? -1;
+		return at < 0 ? Infinity : at;
+	};
+	const visual = uploaded.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f);
 	const audio = session.files.find((f) => f.file_type === 'audio');
 	if (visual.length === 0) return { visual, totalMs: 0 };
 	const totalMs = session.wanted.totalMs ?? visual.length * DEFAULT_SEGMENT_MS;

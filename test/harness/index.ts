@@ -8,5 +8,5 @@ export { initBinaryData, readBinary } from './binary';
 export { CredentialStore } from './credential-store';
 export { testCredential } from './credential-test';
 export { NodeTypes, PACKAGE } from './node-types';
-export { Harness } from './workflow';
+export { Harness, SavedWorkflow } from './workflow';
 export type { WorkflowRun, WorkflowSpec } from './workflow';

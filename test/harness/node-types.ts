@@ -51,7 +51,8 @@ function builtInNodes(): Record<string, INodeType> {
 			return [this.getInputData()];
 		},
 	};
-	// Reads files from disk into binary data the way n8n's Read/Write Files node does: streamed into the store.
+	// Reads files from disk into binary data the way n8n's Read/Write Files node does: streamed into the store,
+	// named by the whole path (so the binary has fileName and directory, as n8n's file readers give it).
 	const readFiles: INodeType = {
 		description: {
 			displayName: 'Read Files',
@@ -69,7 +70,7 @@ function builtInNodes(): Record<string, INodeType> {
 			const items: INodeExecutionData[] = [];
 			for (const path of paths) {
 				const name = basename(path);
-				const binary = await this.helpers.prepareBinaryData(createReadStream(path), name);
+				const binary = await this.helpers.prepareBinaryData(createReadStream(path), path);
 				items.push({ json: { fileName: name }, binary: { data: binary }, pairedItem: { item: 0 } });
 			}
 			return [items];

@@ -24,6 +24,28 @@ import { recordSeen } from './leak-record';
 import { NodeTypes, PACKAGE } from './node-types';
 import { additionalDataFor, newExecutionId, withDefaultParameters } from './workflow-data';
 
+/**
+ * A workflow as n8n's database keeps it between runs, shared by Harness instances (a new Harness per run is "the
+ * next execution", as a restart or another process would run it): its id and its static data as JSON, loaded as
+ * a copy when a run starts and saved by the end-of-run hook unless the run was manual (n8n
+ * execution-lifecycle-hooks.js hookFunctionsSave); a cancelled run's hook never runs.
+ */
+export class SavedWorkflow {
+	private static count = 0;
+
+	readonly id = `wf-saved-${++SavedWorkflow.count}`;
+
+	staticData = '{}';
+
+	/** How many runs saved it. */
+	saves = 0;
+
+	/** The node's static data as saved (`node:<name>`), parsed. */
+	nodeData(nodeName: string): Record<string, unknown> | undefined {
+		return (JSON.parse(this.staticData) as Record<string, Record<string, unknown>>)[`node:${nodeName}`];
+	}
+}
+
 export interface WorkflowSpec {
 	/** The package's nodes, in order: each one's output is the next one's input. */
 	nodes: Array<{
@@ -44,6 +66,8 @@ export interface WorkflowSpec {
 	mode?: WorkflowExecuteMode;
 	/** The workflow's id: its static data is kept under it between runs, as n8n keeps it in its database. */
 	workflowId?: string;
+	/** A workflow saved outside this Harness (its id and static data), for runs in several Harness instances. */
+	saved?: SavedWorkflow;
 	/**
 	 * The Chat Trigger's Response Mode "Streaming": n8n's `streamingEnabled` and a `sendChunk` handler, as
 	 * workflow-runner.js adds it (n8n 2.41.1); the chunks are recorded in `WorkflowRun.chunks`.
@@ -134,11 +158,12 @@ export class Harness {
 		});
 		nodes.push(...subNodes);
 		withDefaultParameters(this.nodeTypes, nodes);
-		const workflowId = spec.workflowId ?? 'wf-test';
+		const workflowId = spec.saved?.id ?? spec.workflowId ?? 'wf-test';
 		const mode = spec.mode ?? 'manual';
+		const loaded = spec.saved ? spec.saved.staticData : JSON.stringify(this.savedStaticData.get(workflowId) ?? {});
 		const workflow = new Workflow({
 			id: workflowId,
-			staticData: JSON.parse(JSON.stringify(this.savedStaticData.get(workflowId) ?? {})) as IDataObject,
+			staticData: JSON.parse(loaded) as IDataObject,
 			name: 'test',
 			nodes,
 			connections,
@@ -161,7 +186,13 @@ export class Harness {
 		let resolveFinished: (run: IRun) => void = () => {};
 		const finished = new Promise<IRun>((resolve) => (resolveFinished = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run, newStaticData) => {
-			if (newStaticData && mode !== 'manual') this.savedStaticData.set(workflowId, JSON.parse(JSON.stringify(newStaticData)) as IDataObject);
+			if (newStaticData && mode !== 'manual') {
+				this.savedStaticData.set(workflowId, JSON.parse(JSON.stringify(newStaticData)) as IDataObject);
+				if (spec.saved) {
+					spec.saved.staticData = JSON.stringify(newStaticData);
+					spec.saved.saves++;
+				}
+			}
 			resolveFinished(run);
 		});
 

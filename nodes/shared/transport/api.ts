@@ -1,4 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { ExecutionBaseError, IDataObject } from 'n8n-workflow';
 import type { Readable } from 'node:stream';
 
 import { APP_NAME } from '../constants';
@@ -248,7 +248,8 @@ export async function startRender(client: NemoVideoClient, render: RenderRequest
 			const failure = asNodeError(client.node, error, call.itemIndex);
 			// The id was taken after all: the start before this one reached the service.
 			if (attempt > 1 && isNemoVideoError(failure) && failure.httpStatus === 409) return await renderStatus(client, renderId, call);
-			if (!isNemoVideoError(failure) || !UNKNOWN_OUTCOME.has(failure.kind) || attempt >= RENDER_START_ATTEMPTS) throw failure;
+			if (!isNemoVideoError(failure) || !UNKNOWN_OUTCOME.has(failure.kind)) throw failure;
+			if (attempt >= RENDER_START_ATTEMPTS) throw mayHaveStarted(failure, renderId);
 			const started = await renderIfStarted(client, renderId, call);
 			if (started) return started;
 			await sleepUnlessCancelled(RENDER_START_BACKOFF_MS, client.cancelSignal);
@@ -262,8 +263,19 @@ async function renderIfStarted(client: NemoVideoClient, renderId: string, call: 
 		return await renderStatus(client, renderId, call);
 	} catch (error) {
 		if (isNemoVideoError(error) && error.httpStatus === 404) return undefined;
-		throw asNodeError(client.node, error, call.itemIndex);
+		throw mayHaveStarted(asNodeError(client.node, error, call.itemIndex), renderId);
 	}
+}
+
+/**
+ * A start whose outcome stayed unknown: the service may have taken it. The error carries the render's id (as
+ * Export & Wait's errors do, `context.nemoVideo`), so that the render is named and can be picked up, not started
+ * a second time.
+ */
+function mayHaveStarted(error: ExecutionBaseError, renderId: string): ExecutionBaseError {
+	error.context.nemoVideo = { ...((error.context.nemoVideo as IDataObject | undefined) ?? {}), renderId, failedRenderIds: [] };
+	error.description = `${error.description ?? ''} The render may have started anyway, as ${renderId}: run NemoVideo Export & Wait with "Resume Render ID" set to it before starting another.`.trim();
+	return error;
 }
 
 /** One status check of a render. A read: safe to repeat. */

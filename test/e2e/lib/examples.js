@@ -30,12 +30,29 @@ function testCopy(file, { id, photosDir, outDir, credentialId, manualTrigger = f
   return workflow;
 }
 
-/** A fresh folder holding copies of the sample photos. */
-function copySamplePhotos(dir, count = 5) {
+/**
+ * A folder holding copies of the sample photos. `variant` gives them other content (a JPEG comment segment
+ * after the start marker: the same picture, another photo to a node that knows photos by content), named
+ * `<variant>-photo-N.jpg`.
+ * @param {string} dir
+ * @param {number} [count]
+ * @param {{ variant?: string }} [options]
+ */
+function copySamplePhotos(dir, count = 5, { variant } = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const photos = fs.readdirSync(SAMPLE_PHOTOS).filter((name) => name.endsWith('.jpg')).sort().slice(0, count);
-  for (const name of photos) fs.copyFileSync(path.join(SAMPLE_PHOTOS, name), path.join(dir, name));
-  return photos;
+  const written = [];
+  for (const name of photos) {
+    const bytes = fs.readFileSync(path.join(SAMPLE_PHOTOS, name));
+    const target = variant ? `${variant}-${name}` : name;
+    const comment = variant ? Buffer.from(`${variant} ${name}`) : undefined;
+    const content = comment
+      ? Buffer.concat([bytes.subarray(0, 2), Buffer.from([0xff, 0xfe, 0, comment.length + 2]), comment, bytes.subarray(2)])
+      : bytes;
+    fs.writeFileSync(path.join(dir, target), content);
+    written.push(target);
+  }
+  return written;
 }
 
 function videosIn(dir) {

@@ -78,6 +78,11 @@ function parseExecuteOutput(stdout) {
   return undefined;
 }
 
+/** A run n8n printed whole after it ended, with its final status. */
+function finishedRun(result) {
+  return Boolean(result && ['success', 'error'].includes(result.status) && result.stoppedAt && result.data && result.data.resultData);
+}
+
 /** The error message of a failed run (from the parsed run, else the text after n8n's last "Execution error:"). */
 function executionError(result, stdout = '') {
   const err = result && result.data && result.data.resultData && result.data.resultData.error;
@@ -306,12 +311,19 @@ class N8nInstance {
     if (r.code === 0 && !result) {
       throw new Error(`n8n execute exited 0 but printed no run as JSON (stdout ${r.stdout.length} characters)\n${tail(r)}`);
     }
+    // n8n 1.123 on Node 22 now and then dies by SIGSEGV in its teardown, after it printed the ended run whole (seen
+    // twice, in two sessions' runs of examples@1.123 on a loaded machine; never before the run was printed): the
+    // run is then what n8n did, and the tests check its effects (the emulator's requests, what n8n stored) as always.
+    const crashedAfterRun = r.signal === 'SIGSEGV' && finishedRun(result);
+    if (crashedAfterRun) console.log(`     n8n execute: SIGSEGV after it printed the finished run (status ${result.status}); the run is used`);
+    const exitCode = crashedAfterRun ? (result.status === 'success' ? 0 : 1) : r.code;
     return {
-      exitCode: r.code,
-      signal: r.signal,
+      exitCode,
+      signal: crashedAfterRun ? null : r.signal,
+      crashedAfterRun,
       result,
       // A signal is not n8n's own ending (a crash, or something outside killed it): say so, with what it printed.
-      errorMessage: r.signal ? `n8n execute ended by ${r.signal}, not by n8n itself\n${tail(r)}` : executionError(result, r.stdout),
+      errorMessage: r.signal && !crashedAfterRun ? `n8n execute ended by ${r.signal}, not by n8n itself\n${tail(r)}` : executionError(result, r.stdout),
       stdout: r.stdout,
       stderr: r.stderr,
       durationMs: r.durationMs,

@@ -51,7 +51,7 @@ function queueEnv() {
   return { ...pg.env, ...redis.env, EXECUTIONS_MODE: 'queue', N8N_LOG_LEVEL: 'info' };
 }
 
-function workflow(key, credentialId, webhookId) {
+function workflow(key, credentialId, webhookId, { respondAtOnce = false, options = {} } = {}) {
   const node = (n, name, type, typeVersion, position, parameters, extra = {}) => ({ id: `9e1d2c3b-0000-4000-8000-${String(n).padStart(12, '0')}`, name, type, typeVersion, position, parameters, ...extra });
   return {
     id: `queue${key}`.slice(0, 21),
@@ -60,8 +60,10 @@ function workflow(key, credentialId, webhookId) {
     settings: { executionOrder: 'v1' },
     nodes: [
       // The photos arrive as a multipart upload; the answer is the Photo to Video node's MP4.
-      node(1, 'Webhook', 'n8n-nodes-base.webhook', 2, [0, 0], { httpMethod: 'POST', path: `nemovideo-${key}`, responseMode: 'lastNode', responseData: 'firstEntryBinary', responseBinaryPropertyName: 'data', options: {} }, { webhookId }),
-      node(2, 'Photo to Video', `${PACKAGE_NAME}.nemoVideoPhotoToVideo`, 1, [240, 0], { binaryProperties: '*', grouping: 'all', prompt: 'A slideshow with smooth transitions', aspectRatio: '16:9', lengthSeconds: VIDEO_SECONDS, pollIntervalSeconds: 2, options: {} }, { credentials: { nemoVideoApi: { id: credentialId, name: `NemoVideo ${key}` } } }),
+      node(1, 'Webhook', 'n8n-nodes-base.webhook', 2, [0, 0], respondAtOnce
+        ? { httpMethod: 'POST', path: `nemovideo-${key}`, responseMode: 'onReceived', options: {} }
+        : { httpMethod: 'POST', path: `nemovideo-${key}`, responseMode: 'lastNode', responseData: 'firstEntryBinary', responseBinaryPropertyName: 'data', options: {} }, { webhookId }),
+      node(2, 'Photo to Video', `${PACKAGE_NAME}.nemoVideoPhotoToVideo`, 1, [240, 0], { binaryProperties: '*', grouping: 'all', prompt: 'A slideshow with smooth transitions', aspectRatio: '16:9', lengthSeconds: VIDEO_SECONDS, pollIntervalSeconds: 2, options }, { credentials: { nemoVideoApi: { id: credentialId, name: `NemoVideo ${key}` } } }),
     ],
     connections: { Webhook: { main: [[{ node: 'Photo to Video', type: 'main', index: 0 }]] } },
   };
@@ -104,6 +106,30 @@ async function fire(key, count) {
 }
 
 const bad = (answers) => answers.filter((a) => a.status !== 200 || !a.file);
+
+/** Starts one execution of a webhook that answers at once (the photos POSTed as in fire()); returns the HTTP status. */
+async function start(key) {
+  const form = new FormData();
+  PHOTOS.forEach((p, n) => form.append(`photo${n + 1}`, new Blob([p.bytes], { type: 'image/jpeg' }), p.name));
+  const res = await fetch(`${main.url}/webhook/${flows[key].path}`, { method: 'POST', body: form, signal: AbortSignal.timeout(60_000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/**
+ * Waits until a workflow has `count` finished executions in PostgreSQL (polled: n8n pushes nothing to a test), up
+ * to 4 minutes. A worker saves the static data before it records the execution's end (n8n 2.41
+ * execution-lifecycle-hooks.js hookFunctionsSaveWorker), so a finished execution's static data is saved.
+ */
+async function finishedExecutions(key, count) {
+  const t0 = Date.now();
+  for (;;) {
+    const executions = executionsOf(key);
+    if (executions.length >= count && executions.every((e) => !['new', 'running', 'waiting'].includes(e.status))) return executions;
+    if (Date.now() - t0 > 4 * 60_000) throw new Error(`${key}: ${JSON.stringify(executions)} after 4 minutes, expected ${count} finished`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
 
 /** n8n's execution records of a workflow (from PostgreSQL), with the worker whose log says it started each. */
 function executionsOf(key) {
@@ -196,12 +222,14 @@ runTests(
         for (let i = 1; i <= 2; i++) workers.push(await N8nInstance.create({ install, name: `worker-${i}`, env: queueEnv() }));
         await Promise.all([main, ...workers].map((inst) => inst.installPackage(tarball)));
 
-        const keys = ['photos', ...Array.from({ length: RACE_POOL }, (_, i) => `race${i + 1}`)];
+        const keys = ['photos', 'onlynew', ...Array.from({ length: RACE_POOL }, (_, i) => `race${i + 1}`)];
         const credentialIds = await main.importCredentials(keys.map((key) => ({ name: `NemoVideo ${key}`, type: 'nemoVideoApi', data: { accessToken: '', baseUrl: emu.baseUrl } })));
         keys.forEach((key, i) => {
           flows[key] = { path: `nemovideo-${key}`, credentialId: credentialIds[i] };
         });
-        const workflows = keys.map((key, i) => workflow(key, credentialIds[i], `6f1c1d2e-3a4b-4c5d-8e6f-${String(i + 1).padStart(12, '0')}`));
+        // `onlynew`: Photo to Video remembering the photos it used (issue 17), answering the webhook at once.
+        const only = { respondAtOnce: true, options: { onlyNewPhotos: true } };
+        const workflows = keys.map((key, i) => workflow(key, credentialIds[i], `6f1c1d2e-3a4b-4c5d-8e6f-${String(i + 1).padStart(12, '0')}`, key === 'onlynew' ? only : {}));
         await main.importWorkflow(workflows);
         await Promise.all(workflows.map((wf, i) => main.cliOk(['publish:workflow', `--id=${wf.id}`]).then(() => (flows[keys[i]].workflowId = wf.id))));
         await main.start();
@@ -256,6 +284,31 @@ runTests(
     },
     raceTest('the loser asks while the winner is being answered', 1),
     raceTest('both token calls are answered at the same moment', 2),
+    {
+      name: 'queue mode and what Photo to Video remembers: a worker starts a job without the saved static data, so only runs on the same worker share the memory',
+      fn: async () => {
+        // n8n (2.41 and 1.123) stores a queued execution's workflow as a snapshot without its static data
+        // (execution-data/types.js toWorkflowSnapshot; 1.x createNewExecution) and the worker loads the saved static
+        // data only when it resumes a waiting execution (job-processor.js, loadStaticData). So the memory reaches a
+        // later run only through the worker's own process: the same worker remembers, another one does not.
+        const seq = await lastSeq();
+        assert((await start('onlynew')) === 200, 'the webhook did not take the first run');
+        const [first] = await finishedExecutions('onlynew', 1);
+        assert(first.status === 'success', `the first run: ${JSON.stringify(first)}\n${logTails(15)}`);
+        const [[saved]] = pg.query(`select "staticData"::text from workflow_entity where id = '${flows.onlynew.workflowId}'`);
+        assert(/photoCollections/.test(saved), `the first run saved no memory: ${String(saved).slice(0, 200)}`);
+        assert((await start('onlynew')) === 200, 'the webhook did not take the second run');
+        const executions = await finishedExecutions('onlynew', 2);
+        assert(executions.every((e) => e.status === 'success'), `execution records: ${JSON.stringify(executions)}`);
+        const [[carried]] = pg.query(`select "workflowData"::text from execution_data where "executionId" = '${executions[1].id}'`);
+        assert(!/staticData/.test(carried), `n8n now queues the workflow with its static data: ${String(carried).slice(0, 300)}; the README's queue-mode note is out of date`);
+        const routes = (await emu.admin.requests({ since: seq })).map((r) => r.route);
+        const messages = routes.filter((r) => r === 'sse').length;
+        const sameWorker = executions[0].worker === executions[1].worker;
+        console.log(`     two runs of the same photos on workers ${executions.map((e) => e.worker + 1).join(' and ')}: ${messages} AI message(s)`);
+        assert(messages === (sameWorker ? 1 : 2), `${messages} AI messages for two runs on ${sameWorker ? 'the same worker (expected 1: its process remembers)' : 'two workers (expected 2: the memory does not reach the other worker)'}`);
+      },
+    },
     {
       name: `throughput: ${RUNS} executions with two workers, then with one (renders fixed at ${RENDER_MS / 1000} s)`,
       fn: async () => {
