@@ -146,6 +146,26 @@ describe('a failure after the message was taken (issue 16 §1)', () => {
 		expect(emu.requestsTo('sse')[setUp].sessionId).toBe(first);
 		expect(run.error?.description).toContain(`item 0: session ${first} (its AI message was taken)`);
 	});
+	test('two alike items are two videos: a charged failure of the first is not taken for the second\'s earlier try', async () => {
+		emu.config.renderFailTimes = 2;
+		const url = PHOTO_URLS[0];
+		const run = seen.run(
+			await harness.run({
+				input: [{ json: { url } }, { json: { url } }],
+				nodes: [
+					{
+						...photoToVideo({ grouping: 'perItem', urls: '={{ $json.url }}', options: { concurrency: 1 } }),
+						continueOnFail: true,
+					},
+				],
+			}),
+		);
+		const [first, second] = run.output();
+		expect(first.json.charged).toBe(true);
+		expect(second.json.status).toBe('completed');
+		expect(second.json.sessionId).not.toBe(first.json.sessionId);
+		expect(charged()).toMatchObject({ sessions: 2, messages: 2 });
+	});
 });
 
 describe("Generate's charged items are named when a later item fails (issue 16 §2)", () => {

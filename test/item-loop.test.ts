@@ -172,3 +172,31 @@ describe('what is an error item (issue 16 §6)', () => {
 		expect(emu.requestsTo('renderStart')).toHaveLength(1);
 	});
 });
+
+describe('each failed item names its own work', () => {
+	test('two items that wait on one failed token renewal each carry their own render in their error item', async () => {
+		harness.credentials.set('anon', { baseUrl: emu.baseUrl });
+		emu.config.renderMs = 4_000;
+		// Both renders' first status checks get 1001; the renewal is refused after a moment, while both wait on it.
+		emu.inject('renderPoll', { kind: 'appCode', code: 1001 }, 2);
+		emu.inject('token', { kind: 'slow', delayMs: 800, then: { kind: 'appCode', code: 1001 } }, 2, 1);
+		const urls = ['https://photos.example.com/a.jpg', 'https://photos.example.com/b.jpg'];
+		const run = await harness.run({
+			credentialId: 'anon',
+			input: urls.map((url) => ({ json: { url } })),
+			nodes: [
+				{
+					type: 'nemoVideoPhotoToVideo',
+					parameters: { ...fast, download: false, grouping: 'perItem', source: 'url', urls: '={{ $json.url }}', options: { concurrency: 2 } },
+					continueOnFail: true,
+				},
+			],
+		});
+		const items = run.output();
+		expect(items.map((item) => String(item.json.error))).toEqual([expect.stringMatching(/token/), expect.stringMatching(/token/)]);
+		const byRender = new Map([...emu.renders.values()].map((render) => [render.id, render.sessionId]));
+		expect(items.map((item) => byRender.get(String(item.json.renderId)))).toEqual(items.map((item) => item.json.sessionId));
+		expect(new Set(items.map((item) => item.json.renderId)).size).toBe(2);
+		expect(emu.requestsTo('token').length).toBe(2);
+	});
+});

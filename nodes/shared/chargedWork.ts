@@ -57,15 +57,16 @@ const MAX_REMEMBERED = 10_000;
 const remembered = new Map<string, ChargedWork & { at: number }>();
 
 /**
- * The execution, the node and the input items (their json and binary ids): a retry runs the node again on the
- * same items; a node run again on other items (a loop) is other work.
+ * The execution, the node, and the input items by their place and content (json and binary ids): a retry runs the
+ * node again on the same items; two items alike (the same photo read twice) are two pieces of work, and a node
+ * run again on other items (a loop) is other work.
  */
 function workKey(ctx: IExecuteFunctions, itemIndexes: number[]): string {
 	const input = ctx.getInputData();
 	const items = itemIndexes.map((index) => {
 		const item = input[index];
 		const binaries = Object.entries(item?.binary ?? {}).map(([key, binary]) => [key, binary.id ?? binary.fileName ?? '']);
-		return [item?.json ?? {}, binaries];
+		return [index, item?.json ?? {}, binaries];
 	});
 	const digest = createHash('sha256').update(JSON.stringify(items)).digest('base64url');
 	return `${ctx.getExecutionId()}\u0000${ctx.getNode().name}\u0000${digest}`;

@@ -87,7 +87,7 @@ export async function playFault(ctx: Ctx, fault: Fault): Promise<boolean> {
 		}
 		case 'slow':
 			await ctx.emu.sleep(fault.delayMs);
-			return false;
+			return fault.then ? await playFault(ctx, fault.then) : false;
 		case 'html':
 			head(ctx, 502, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(HTML_502) });
 			res.end(HTML_502);

@@ -35,7 +35,7 @@ export type Fault =
 	| { kind: 'serverError'; status?: number }
 	| { kind: 'drop' }
 	| { kind: 'malformedJson' }
-	| { kind: 'slow'; delayMs: number }
+	| { kind: 'slow'; delayMs: number; then?: Fault } // waits, then answers as usual, or plays `then`
 	| { kind: 'html' }
 	| { kind: 'hugeBody'; bytes: number }
 	| { kind: 'lyingContentLength' }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CREDENTIAL_TYPE, DEFAULT_BASE_URL } from '../constants';
 import { uuid } from '../vendor';
 import { messageOf } from './envelope';
-import { NemoVideoApiError, asNodeError } from './errors';
+import { NemoVideoApiError, ownCopy } from './errors';
 import { baseUrlProblem, originOf } from './origins';
 import { ANONYMOUS_TOKEN_CALL, anonymousTokenRequest, tokenCheckRequest } from './tokenCalls';
 import { RateLimitGate, parseRetryAfter, rateLimitRule, sleepUnlessCancelled, untilCancelled } from './wait';
@@ -386,7 +386,7 @@ export class TokenKeeper {
 				return this.current;
 			} catch (error) {
 				// The shared fetch ran under its owner's cancel signal: when only the owner was cancelled, fetch anew.
-				if (signal?.aborted || !shared.owner?.aborted) throw asNodeError(this.ctx.getNode(), error);
+				if (signal?.aborted || !shared.owner?.aborted) throw ownCopy(this.ctx.getNode(), error);
 				if (inFlight.get(key) === shared) inFlight.delete(key);
 			}
 		}
@@ -395,6 +395,9 @@ export class TokenKeeper {
 		try {
 			this.current = await own.promise;
 			return this.current;
+		} catch (error) {
+			// Every waiter gets an error of its own (ownCopy), the one that started the fetch too.
+			throw ownCopy(this.ctx.getNode(), error);
 		} finally {
 			if (inFlight.get(key) === own) inFlight.delete(key);
 		}

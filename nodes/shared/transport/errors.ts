@@ -286,3 +286,18 @@ export function asNodeError(node: INode, error: unknown, itemIndex?: number): Ex
 	}
 	return new NodeOperationError(node, error as Error, { itemIndex });
 }
+
+/**
+ * A copy of an error for one waiter. An error that several items await (one shared token fetch) is one object;
+ * the item loop writes each item's ids into the error it gets (context.nemoVideo), so shared, the last item's ids
+ * would show on every item's error.
+ */
+export function ownCopy(node: INode, error: unknown, itemIndex?: number): ExecutionBaseError {
+	if (error instanceof NemoVideoApiError) {
+		return new NemoVideoApiError(node, error.nemoVideoFailure, { ...error.failureContext }, itemIndex ?? error.context.itemIndex as number | undefined);
+	}
+	const original = asNodeError(node, error, itemIndex);
+	const copy = new NodeOperationError(node, original.message, { description: original.description ?? undefined, itemIndex });
+	copy.context = { ...original.context };
+	return copy;
+}
