@@ -59,6 +59,33 @@ async function waitFor(what, check, { timeoutMs, everyMs = 500 }) {
 
 const routeCount = async (route) => (await emu.admin.requests({ route })).length;
 
+/** Puts a photo into the watched album as a sync client does: written beside, then renamed into place. */
+function drop(name) {
+  fs.copyFileSync(path.join(staging, name), path.join(work, `.${name}.part`));
+  fs.renameSync(path.join(work, `.${name}.part`), path.join(album, name));
+}
+
+/**
+ * The first photo, dropped again until its upload shows the trigger fired. n8n logs the trigger's activation when
+ * it has started its folder watcher (chokidar), not when the watcher is ready: a file added before then counts as
+ * already there and fires nothing (seen on a loaded machine). A photo that fired late as well as again is not
+ * uploaded twice: the node leaves out a photo already in its album's session. Bounded: 120 s.
+ */
+async function dropUntilTriggered(name) {
+  const t0 = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    drop(name);
+    try {
+      await waitFor('the upload of photo 1', async () => (await routeCount('upload')) >= 1, { timeoutMs: 15_000 });
+      if (attempt > 1) console.log(`     photo 1 fired the trigger after ${attempt} drops`);
+      return;
+    } catch (error) {
+      if (Date.now() - t0 > 120_000) throw error;
+      fs.rmSync(path.join(album, name), { force: true });
+    }
+  }
+}
+
 runTests(
   'real n8n: example 06, a synced folder into album videos after a quiet period',
   [
@@ -94,10 +121,11 @@ runTests(
         const t0 = Date.now();
         for (const [index, name] of photos.entries()) {
           if (index > 0) await waitFor(`the gap before photo ${index + 1}`, () => Date.now() - t0 >= index * DROP_GAP_MS, { timeoutMs: DROP_GAP_MS * 3, everyMs: 200 });
-          // As a sync client does: written beside, then renamed into place.
-          fs.copyFileSync(path.join(staging, name), path.join(work, `.${name}.part`));
-          fs.renameSync(path.join(work, `.${name}.part`), path.join(album, name));
-          await waitFor(`the upload of photo ${index + 1}`, async () => (await routeCount('upload')) === index + 1, { timeoutMs: 60_000 });
+          if (index === 0) await dropUntilTriggered(name);
+          else {
+            drop(name);
+            await waitFor(`the upload of photo ${index + 1}`, async () => (await routeCount('upload')) === index + 1, { timeoutMs: 60_000 });
+          }
           assert((await routeCount('sse')) === 0, `an AI message after photo ${index + 1}, before the quiet period`);
         }
         const lastUpload = Date.now();
