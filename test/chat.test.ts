@@ -77,9 +77,8 @@ function restarted(): Harness {
 	let other: Harness | undefined;
 	jest.isolateModules(() => {
 		const isolated = require('./harness') as typeof import('./harness');
-		other = new isolated.Harness({ credentials: harness.credentials as never });
+		other = new isolated.Harness({ credentials: harness.credentials as never, workflows: harness.workflows as never });
 	});
-	for (const [id, data] of harness.savedStaticData) other!.savedStaticData.set(id, JSON.parse(JSON.stringify(data)));
 	return other!;
 }
 
@@ -160,7 +159,7 @@ describe("the conversation's session", () => {
 
 	test('a manual run (the editor\'s chat) is never saved: after a restart the conversation says what happened', async () => {
 		await chat({ conversation: 'c-manual', text: 'a slideshow', files: PHOTOS, mode: 'manual' });
-		expect(harness.savedStaticData.get('wf-test')).toBeUndefined();
+		expect(harness.workflow('wf-test').saves).toBe(0);
 		const { reply } = await chat({ conversation: 'c-manual', text: 'make it 9:16', mode: 'manual', on: restarted() });
 		expect(reply.output).toMatch(/no video project yet\. If you already sent photos in this conversation, n8n no longer has its link/);
 		expect(charged()).toBe(1);
@@ -172,8 +171,8 @@ describe("the conversation's session", () => {
 			chat({ conversation: 'c-two', text: 'a slideshow', files: PHOTOS.slice(1, 3) }),
 		]);
 		expect(a.reply.sessionId).not.toBe(b.reply.sessionId);
-		const saved = harness.savedStaticData.get('wf-test') as Record<string, { conversations: Record<string, { sessionId: string }> }>;
-		expect(saved['node:NemoVideo Chat'].conversations).toMatchObject({
+		const saved = harness.workflow('wf-test').nodeData('NemoVideo Chat') as { conversations: Record<string, { sessionId: string }> };
+		expect(saved.conversations).toMatchObject({
 			[String(a.reply.conversationId)]: { sessionId: a.reply.sessionId },
 			[String(b.reply.conversationId)]: { sessionId: b.reply.sessionId },
 		});
@@ -202,7 +201,7 @@ describe("the conversation's session", () => {
 			expect(stored[1].data.content).toBe('a slideshow');
 			expect(stored[2].data.content).toBe(first.reply.output);
 			// No static data: the memory holds it.
-			expect(harness.savedStaticData.get('wf-test')).toBeUndefined();
+			expect(harness.workflow('wf-test').saves).toBe(0);
 			const { reply } = await chat({ conversation: 'm-1', text: 'status', memory: true, on: restarted() });
 			expect(reply.sessionId).toBe(first.reply.sessionId);
 		});

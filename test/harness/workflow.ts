@@ -33,9 +33,9 @@ import { additionalDataFor, newExecutionId, withDefaultParameters } from './work
 export class SavedWorkflow {
 	private static count = 0;
 
-	readonly id = `wf-saved-${++SavedWorkflow.count}`;
-
 	staticData = '{}';
+
+	constructor(readonly id = `wf-saved-${++SavedWorkflow.count}`) {}
 
 	/** How many runs saved it. */
 	saves = 0;
@@ -64,9 +64,9 @@ export interface WorkflowSpec {
 	input?: INodeExecutionData[];
 	credentialId?: string;
 	mode?: WorkflowExecuteMode;
-	/** The workflow's id: its static data is kept under it between runs, as n8n keeps it in its database. */
+	/** The workflow's id: its static data is kept under it between runs (Harness.workflow), as n8n's database does. */
 	workflowId?: string;
-	/** A workflow saved outside this Harness (its id and static data), for runs in several Harness instances. */
+	/** The workflow as saved (its id and static data): one of this Harness's, or one shared by several. */
 	saved?: SavedWorkflow;
 	/**
 	 * The Chat Trigger's Response Mode "Streaming": n8n's `streamingEnabled` and a `sendChunk` handler, as
@@ -100,15 +100,26 @@ export class Harness {
 	readonly nodeTypes = new NodeTypes();
 
 	/**
-	 * Each workflow's static data as n8n's database keeps it: loaded as a copy when a run starts, saved whole when
-	 * a run that changed it ends, except in manual runs (n8n/dist/execution-lifecycle/execution-lifecycle-hooks.js;
+	 * The workflows as n8n's database keeps them, by id: each one's static data loaded as a copy when a run starts,
+	 * saved whole when a run that changed it ends, except in manual runs (SavedWorkflow;
 	 * workflow-static-data.service.js overwrites the whole object: of two overlapping runs the last one wins).
 	 */
-	readonly savedStaticData = new Map<string, IDataObject>();
+	readonly workflows: Map<string, SavedWorkflow>;
 
-	/** `credentials`: a store shared with another Harness, as n8n's database is shared by the workers of a queue. */
-	constructor(options: { credentials?: CredentialStore } = {}) {
+	/**
+	 * `credentials` and `workflows`: stores shared with another Harness, as n8n's database is shared by the workers
+	 * of a queue and kept across a restart.
+	 */
+	constructor(options: { credentials?: CredentialStore; workflows?: Map<string, SavedWorkflow> } = {}) {
 		this.credentials = options.credentials ?? new CredentialStore();
+		this.workflows = options.workflows ?? new Map();
+	}
+
+	/** The workflow saved under this id (a new, empty one the first time). */
+	workflow(id: string): SavedWorkflow {
+		let saved = this.workflows.get(id);
+		if (!saved) this.workflows.set(id, (saved = new SavedWorkflow(id)));
+		return saved;
 	}
 
 	/** Starts a workflow and returns a handle that can cancel it, as n8n's "stop execution" does. */
@@ -158,12 +169,12 @@ export class Harness {
 		});
 		nodes.push(...subNodes);
 		withDefaultParameters(this.nodeTypes, nodes);
-		const workflowId = spec.saved?.id ?? spec.workflowId ?? 'wf-test';
+		const saved = spec.saved ?? this.workflow(spec.workflowId ?? 'wf-test');
+		const workflowId = saved.id;
 		const mode = spec.mode ?? 'manual';
-		const loaded = spec.saved ? spec.saved.staticData : JSON.stringify(this.savedStaticData.get(workflowId) ?? {});
 		const workflow = new Workflow({
 			id: workflowId,
-			staticData: JSON.parse(loaded) as IDataObject,
+			staticData: JSON.parse(saved.staticData) as IDataObject,
 			name: 'test',
 			nodes,
 			connections,
@@ -187,11 +198,8 @@ export class Harness {
 		const finished = new Promise<IRun>((resolve) => (resolveFinished = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run, newStaticData) => {
 			if (newStaticData && mode !== 'manual') {
-				this.savedStaticData.set(workflowId, JSON.parse(JSON.stringify(newStaticData)) as IDataObject);
-				if (spec.saved) {
-					spec.saved.staticData = JSON.stringify(newStaticData);
-					spec.saved.saves++;
-				}
+				saved.staticData = JSON.stringify(newStaticData);
+				saved.saves++;
 			}
 			resolveFinished(run);
 		});
