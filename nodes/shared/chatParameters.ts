@@ -1,19 +1,14 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { generateTimeoutProperty } from './generateParameters';
 import { numberParameter } from './parameters';
 
 /**
  * NemoVideo Chat's own options and the code that reads them, in one place (the node file adds them to its
  * description; chatTurn.ts works from what is read here), each number checked where it is read.
  */
-export const aiTimeoutOption: INodeProperties = {
-	displayName: 'AI Timeout (Minutes)',
-	name: 'timeoutMinutes',
-	type: 'number',
-	typeOptions: { minValue: 0.05 },
-	default: 15,
-	description: 'Longest time to wait for the AI to finish answering',
-};
+/** Generate's own bound of the whole answer, named for the chat's Options. */
+export const aiTimeoutOption: INodeProperties = { ...generateTimeoutProperty, displayName: 'AI Timeout (Minutes)' };
 
 const stillWorkingOption: INodeProperties = {
 	displayName: 'Still-Working Notice (Seconds)',

@@ -50,13 +50,13 @@ export const albumGroupingProperty: INodeProperties = {
 };
 
 const minimumPhotosOption: INodeProperties = {
-		displayName: 'Minimum Photos',
-		name: 'minimumPhotos',
-		type: 'number',
-		typeOptions: { minValue: 1, numberPrecision: 0 },
-		default: 1,
-		description:
-			'An album with fewer new photos makes no video this run and nothing of it is sent; its photos stay new for a later run',
+	displayName: 'Minimum Photos',
+	name: 'minimumPhotos',
+	type: 'number',
+	typeOptions: { minValue: 1, numberPrecision: 0 },
+	default: 1,
+	description:
+		'An album with fewer new photos makes no video this run and nothing of it is sent; its photos stay new for a later run',
 };
 
 const quietPeriodOption: INodeProperties = {
