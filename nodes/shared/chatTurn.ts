@@ -212,7 +212,7 @@ async function askTheAi(turn: Turn, prompt: string): Promise<void> {
 	};
 	let generated;
 	try {
-		generated = await generate(ctx, client, sessionId, prompt, options);
+		generated = await generate(ctx, client, sessionId, prompt, options, before);
 	} catch (error) {
 		if (refusedBeforeTaken(error)) throw asNodeError(ctx.getNode(), error, itemIndex);
 		// After a charge the error's own advice names the workflow's Export & Wait node; the chat has "export".

@@ -183,8 +183,10 @@ export async function generate(
 	sessionId: string,
 	prompt: string,
 	options: GenerateOptions,
+	/** The session as the caller just read it (it is compared with the state after), to save a read. */
+	stateBefore?: SessionState,
 ): Promise<GenerateResult> {
-	const before = await readSessionState(client, sessionId, options.itemIndex);
+	const before = stateBefore ?? (await readSessionState(client, sessionId, options.itemIndex));
 	const conversation = await sendMessageOnce(ctx, client, sessionId, prompt, options);
 	let after: SessionState;
 	try {
