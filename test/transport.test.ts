@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 
 import { readEnvelope } from '../nodes/shared/transport/envelope';
-import { createSession, state } from '../nodes/shared/transport/api';
+import { createSession, credits as balanceCall, state } from '../nodes/shared/transport/api';
 import { NemoVideoClient } from '../nodes/shared/transport/client';
 import { NemoVideoApiError } from '../nodes/shared/transport/errors';
 import { parseRetryAfter } from '../nodes/shared/transport/wait';
@@ -318,6 +318,24 @@ describe('429', () => {
 		const { sessionId } = await createSession(client);
 		expect(sessionId).toMatch(/^\d{19}$/);
 		expect(emu.requestsTo('session').map((request) => request.status)).toEqual([429, 200]);
+	});
+
+	test('a 429 whose wait outlasts the call\'s deadline is not waited, and the error says why', async () => {
+		// An emulator of its own: the 429 holds its origin's gate for the other tests' requests too.
+		const own = new NemoVideoEmulator();
+		await own.start();
+		try {
+			own.addToken(OWN, { credits: 10, anonymous: false });
+			own.inject('credits', { kind: 'rateLimit', retryAfterSeconds: 5 }, 1);
+			const client = new NemoVideoClient(ownTokenContext({ baseUrl: own.baseUrl, accessToken: OWN }));
+			const error = (await balanceCall(client, { deadline: Date.now() + 2_000 }).catch((caught: unknown) => caught)) as NemoVideoApiError;
+			expect(error.message).toBe('NemoVideo rate limit: the service asked to wait 5 s');
+			expect(error.description).toContain('longer than this call had left, so it did not retry');
+			expect(own.requestsTo('credits')).toHaveLength(1);
+			seen.error(error);
+		} finally {
+			await own.stop();
+		}
 	});
 
 	test('Retry-After as seconds or an HTTP date', () => {

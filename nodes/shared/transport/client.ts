@@ -271,7 +271,7 @@ export class NemoVideoClient {
 			const rule = RateLimitGate.refused(originOf(auth.baseUrl), failure.retryAfterMs);
 			const told = budget.afterRateLimit(failure, rule);
 			if (told === undefined && rule.waitMs < timeLeft(options)) return;
-			throw this.toError(told ?? { ...failure, retryAfterMs: rule.waitMs, retryAfterTooLong: true }, auth, options);
+			throw this.toError(told ?? { ...failure, retryAfterMs: rule.waitMs, retryAfterPastDeadline: true }, auth, options);
 		}
 		if (failure.kind === 'tokenExpired' && auth.anonymous && budget.takeOnce('renewal')) {
 			await this.tokens.renew(auth);

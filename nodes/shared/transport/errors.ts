@@ -32,6 +32,8 @@ export interface NemoVideoFailure {
 	retryAfterMs?: number;
 	/** A 429 whose Retry-After is longer than the node waits: refused once, not retried. */
 	retryAfterTooLong?: boolean;
+	/** A 429 whose wait would outlast the call's own deadline (a bounded tool call): not retried. */
+	retryAfterPastDeadline?: boolean;
 }
 
 /** Work the service already charged for when a call failed: the AI message was taken in this session. */
@@ -129,7 +131,7 @@ function rateLimitTooLong(failure: NemoVideoFailure): FailureWords {
 	const seconds = Math.round((failure.retryAfterMs ?? 0) / 1000);
 	return {
 		message: `NemoVideo rate limit: the service asked to wait ${seconds} s`,
-		description: `The service refused ${failure.operation} once with HTTP 429 and asked to wait ${seconds} s (Retry-After), more than the ${MAX_RETRY_AFTER_MS / 1000} s this node waits, so it did not retry.`,
+		description: `The service refused ${failure.operation} once with HTTP 429 and asked to wait ${seconds} s (Retry-After), ${failure.retryAfterPastDeadline ? 'longer than this call had left' : `more than the ${MAX_RETRY_AFTER_MS / 1000} s this node waits`}, so it did not retry.`,
 		advice: 'Run the workflow again after that time, or use your own access token.',
 	};
 }
@@ -216,7 +218,7 @@ function describeKind(failure: NemoVideoFailure, context: FailureContext): Failu
 				description: `The service refused the export (HTTP 402). This is about your subscription plan, not your balance. Register or upgrade your plan to unlock export.${said}`,
 			};
 		case 'rateLimited':
-			if (failure.retryAfterTooLong) return rateLimitTooLong(failure);
+			if (failure.retryAfterTooLong || failure.retryAfterPastDeadline) return rateLimitTooLong(failure);
 			return {
 				message: 'NemoVideo rate limit: the request was refused twice',
 				description: `The service answered HTTP 429 (too many requests) again after the node waited${failure.retryAfterMs !== undefined ? ` ${Math.round(failure.retryAfterMs / 1000)} s` : ''} and retried once. Anonymous tokens are limited to one per client per 7 days.`,
