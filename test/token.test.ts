@@ -205,6 +205,9 @@ describe('3. the client id: the same for every worker of an instance, computable
 	])('two processes racing for the first token of %s: one token, the loser of the 429 uses the winner\'s', async (_, fields) => {
 		harness.credentials.set('anon', { baseUrl: emu.baseUrl, ...fields });
 		const other = secondProcess(harness.credentials);
+		// The first token call is answered 2 s late, so that the other process asks while it is pending: a race for
+		// sure, also on a busy machine where one process could otherwise finish before the other begins.
+		emu.inject('token', { kind: 'slow', delayMs: 2_000 }, 1);
 		const started = Date.now();
 		const runs = await Promise.all([credits(), credits(other)]);
 		for (const run of runs) expect(run.error).toBeUndefined();
